@@ -1,0 +1,16 @@
+# Per-target compile defaults (spdlog's utils.cmake pattern): never global flags.
+option(SOCIALAI_WERROR "Treat warnings as errors (ON in the ci preset)" OFF)
+option(SOCIALAI_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+
+function(socialai_target_defaults tgt)
+  target_compile_features(${tgt} PUBLIC cxx_std_20)
+  target_compile_options(${tgt} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+    -Woverloaded-virtual $<$<BOOL:${SOCIALAI_WERROR}>:-Werror>)
+  target_compile_definitions(${tgt} PUBLIC BOOST_PROCESS_V2_SEPARATE_COMPILATION
+    BOOST_ASIO_NO_DEPRECATED)
+  if(SOCIALAI_SANITIZE)
+    target_compile_options(${tgt} PUBLIC -fsanitize=address,undefined -fno-sanitize-recover=all
+      -fno-omit-frame-pointer)
+    target_link_options(${tgt} PUBLIC -fsanitize=address,undefined)
+  endif()
+endfunction()

@@ -1,0 +1,138 @@
+// Db: connect with capped backoff, count queries, LISTEN/NOTIFY over poll().
+#include "common/db.h"
+
+#include <poll.h>
+
+#include <cerrno>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+namespace socialai {
+namespace {
+
+class Receiver final : public pqxx::notification_receiver {
+ public:
+  Receiver(pqxx::connection_base& c, const std::string& channel, std::vector<std::string>* sink)
+      : pqxx::notification_receiver(c, channel), sink_(sink) {}
+  void operator()(const std::string&, int) override { sink_->push_back(channel()); }
+
+ private:
+  std::vector<std::string>* sink_;
+};
+
+}  // namespace
+
+std::string redact_db_url(const std::string& url) {
+  // postgresql://user:password@host/db  and  key=value "password=..." forms.
+  std::string out = url;
+  const auto scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    const auto at = out.find('@', scheme + 3);
+    const auto colon = out.find(':', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at) {
+      out.replace(colon + 1, at - colon - 1, "***");
+    }
+    const auto q = out.find("password=");
+    if (q != std::string::npos) {
+      const auto end = out.find('&', q);
+      out.replace(q + 9, (end == std::string::npos ? out.size() : end) - q - 9, "***");
+    }
+    return out;
+  }
+  const auto p = out.find("password=");
+  if (p != std::string::npos) {
+    const auto end = out.find(' ', p);
+    out.replace(p + 9, (end == std::string::npos ? out.size() : end) - p - 9, "***");
+  }
+  return out;
+}
+
+Db::Db(std::string url, BackoffPolicy backoff) : url_(std::move(url)), backoff_(backoff) {}
+
+Db::~Db() { disconnect(); }
+
+bool Db::connect(const SleepFn& sleep_fn, unsigned max_attempts) {
+  for (unsigned attempt = 0;; ++attempt) {
+    try {
+      conn_ = std::make_unique<pqxx::connection>(url_);
+      for (const auto& ch : channels_) {
+        receivers_.push_back(std::make_unique<Receiver>(*conn_, ch, &pending_));
+      }
+      if (attempt > 0) {
+        spdlog::info("database connected after {} retries", attempt);
+      }
+      return true;
+    } catch (const std::exception& e) {
+      receivers_.clear();
+      conn_.reset();
+      std::string why = e.what();
+      while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) {
+        why.pop_back();
+      }
+      const auto delay = jittered_delay(backoff_, attempt, random_unit());
+      spdlog::warn("database {} unavailable ({}); retry {} in {} ms", redact_db_url(url_), why,
+                   attempt + 1, delay.count());
+      if (max_attempts != 0 && attempt + 1 >= max_attempts) {
+        return false;
+      }
+      if (sleep_fn ? !sleep_fn(delay) : (std::this_thread::sleep_for(delay), false)) {
+        return false;
+      }
+    }
+  }
+}
+
+bool Db::connected() const { return conn_ != nullptr && conn_->is_open(); }
+
+void Db::disconnect() noexcept {
+  try {
+    receivers_.clear();
+    if (conn_) {
+      conn_->disconnect();
+    }
+  } catch (...) {
+  }
+  conn_.reset();
+}
+
+pqxx::connection& Db::conn() {
+  if (!conn_) {
+    throw pqxx::broken_connection("not connected");
+  }
+  return *conn_;
+}
+
+void Db::listen(const std::string& channel) {
+  channels_.push_back(channel);
+  if (conn_) {
+    receivers_.push_back(std::make_unique<Receiver>(*conn_, channel, &pending_));
+  }
+}
+
+std::vector<std::string> Db::wait_for_notification(std::chrono::milliseconds timeout,
+                                                   int extra_fd) {
+  auto& c = conn();
+  c.get_notifs();
+  if (pending_.empty()) {
+    pollfd fds[2] = {{c.sock(), POLLIN, 0}, {extra_fd, POLLIN, 0}};
+    const int n = ::poll(fds, extra_fd >= 0 ? 2 : 1, static_cast<int>(timeout.count()));
+    if (n > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      c.get_notifs();  // throws broken_connection when the server hung up
+      if (fds[0].revents & (POLLHUP | POLLERR) && pending_.empty()) {
+        throw pqxx::broken_connection("database connection closed");
+      }
+    }
+  }
+  std::vector<std::string> out;
+  out.swap(pending_);
+  return out;
+}
+
+void Db::account(std::chrono::steady_clock::time_point t0) {
+  ++stats_.queries;
+  stats_.ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                   .count();
+}
+
+}  // namespace socialai

@@ -1,0 +1,456 @@
+// run_worker(): the shared worker lifecycle (SPEC §5). Single-threaded: one loop that waits on
+// the database socket (NOTIFY), a signal self-pipe and the next deadline.
+#include "common/worker_runtime.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "common/logging.h"
+#include "common/migrate.h"
+#include "socialai/version.h"
+
+namespace socialai {
+
+std::string WorkerContext::setting_or(const std::string& key, const std::string& fallback) const {
+  auto v = setting(key);
+  return v && !v->empty() ? *v : fallback;
+}
+
+std::int64_t WorkerContext::setting_int(const std::string& key, std::int64_t fallback) const {
+  const auto v = setting(key);
+  if (!v || v->empty()) {
+    return fallback;
+  }
+  try {
+    std::size_t used = 0;
+    const auto n = std::stoll(*v, &used);
+    if (used == v->size()) {
+      return n;
+    }
+  } catch (const std::exception&) {
+  }
+  spdlog::warn("setting {}={} is not an integer; using {}", key, *v, fallback);
+  return fallback;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr const char* kChannel = "socialai_config";
+constexpr std::size_t kMaxBufferedErrors = 10000;
+constexpr milliseconds kMaxHeartbeatEvery{30000};
+
+std::atomic<bool> g_stop{false};
+int g_signal_pipe[2] = {-1, -1};
+
+extern "C" void on_stop_signal(int) {
+  g_stop.store(true);
+  const char b = 1;
+  [[maybe_unused]] auto n = ::write(g_signal_pipe[1], &b, 1);
+}
+
+void install_signal_handlers() {
+  if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+// Sleeps up to d; false if a stop signal arrived.
+bool interruptible_sleep(milliseconds d) {
+  if (g_stop.load()) {
+    return false;
+  }
+  pollfd p{g_signal_pipe[0], POLLIN, 0};
+  ::poll(&p, 1, static_cast<int>(d.count()));
+  return !g_stop.load();
+}
+
+struct Flags {
+  std::string config;
+  bool once = false;
+  std::string log_format;
+  std::map<std::string, std::string> extra;
+};
+
+void print_usage(const std::string& name, const Worker& w) {
+  std::cout << "Usage: socialai-worker-" << name << " [--config FILE] [--once] "
+            << "[--log-format text|json] [--version] [--help]\n"
+            << "  --config FILE      configuration (default: $SOCIALAI_CONFIG)\n"
+            << "  --once             run one cycle; exit 0 if it succeeded, 1 if not\n"
+            << "  --log-format FMT   text (default) or json lines\n"
+            << w.extra_usage();
+}
+
+std::string hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) {
+    return "unknown";
+  }
+  return buf;
+}
+
+std::string name_from_binary(const char* argv0, std::string_view fallback) {
+  if (const char* env = std::getenv("WORKER_NAME"); env != nullptr && *env != '\0') {
+    return env;
+  }
+  const std::string base = std::filesystem::path(argv0 ? argv0 : "").filename().string();
+  constexpr std::string_view kPrefix = "socialai-worker-";
+  if (base.rfind(kPrefix, 0) == 0 && base.size() > kPrefix.size()) {
+    return base.substr(kPrefix.size());
+  }
+  return std::string(fallback);
+}
+
+class Runtime final : public WorkerContext {
+ public:
+  Runtime(std::string name, Config config, Worker& worker)
+      : name_(std::move(name)),
+        config_(std::move(config)),
+        worker_(worker),
+        db_(config_.database.url),
+        host_(hostname()),
+        pid_(static_cast<int>(::getpid())) {
+    if (const auto* wc = config_.find_worker(name_)) {
+      file_settings_ = wc->settings;
+      interval_ = wc->interval;
+    }
+    settings_ = file_settings_;
+  }
+
+  // WorkerContext
+  const std::string& name() const override { return name_; }
+  const Config& config() const override { return config_; }
+  Db& db() override { return db_; }
+  std::optional<std::string> setting(const std::string& key) const override {
+    const auto it = settings_.find(key);
+    if (it == settings_.end()) {
+      return std::nullopt;
+    }
+    return it->second;
+  }
+  bool stopping() const override { return g_stop.load(); }
+  void item_ok(std::int64_t n) override { items_ok_ += n; }
+  void item_failed(const std::string& item_ref, const std::string& error) override {
+    ++items_failed_;
+    spdlog::warn("item {} failed: {}", item_ref, error);
+    if (errors_.size() < kMaxBufferedErrors) {
+      errors_.emplace_back(item_ref, error);
+    }
+  }
+
+  // Connects (and migrates once). False if stopped or, with limited attempts, gave up.
+  bool ensure_connected(unsigned max_attempts) {
+    if (db_.connected()) {
+      return true;
+    }
+    if (config_.database.url.empty()) {
+      spdlog::error("database.url is empty in {}; set DATABASE_URL", config_.file);
+    }
+    if (!db_.connect(interruptible_sleep, max_attempts)) {
+      return false;
+    }
+    if (config_.database.migrate_on_start && !migrated_) {
+      apply_migrations(db_.conn(), embedded_migrations());
+      migrated_ = true;
+    }
+    if (!listening_) {
+      db_.listen(kChannel);
+      listening_ = true;
+    }
+    return true;
+  }
+
+  // Reads the flag and the settings; reports whether the worker is enabled.
+  void reload() {
+    bool enabled = true;
+    std::map<std::string, std::string> merged = file_settings_;
+    db_.with_transaction([&](pqxx::work& tx) {
+      const auto flag = db_.exec(tx, "SELECT enabled FROM feature_flags WHERE flag_name = $1",
+                                 name_ + "_enabled");
+      if (!flag.empty()) {
+        enabled = flag[0][0].as<bool>();
+      }
+      const std::string prefix = name_ + "_";
+      for (const auto& row :
+           db_.exec(tx, "SELECT key, value FROM settings WHERE left(key, $2) = $1", prefix,
+                    static_cast<int>(prefix.size()))) {
+        merged[row[0].as<std::string>().substr(prefix.size())] = row[1].as<std::string>();
+      }
+    });
+    if (merged != settings_) {
+      if (loaded_) {
+        spdlog::info("settings changed; re-validating");
+      }
+      settings_ = std::move(merged);
+      validated_ = false;
+      if (setting("interval_ms")) {
+        interval_ = milliseconds(setting_int("interval_ms", interval_.count()));
+      }
+    }
+    if (enabled != enabled_ || !loaded_) {
+      if (enabled) {
+        spdlog::info("enabled (flag {}_enabled)", name_);
+      } else {
+        spdlog::info("disabled by flag {}_enabled; idling", name_);
+      }
+      if (enabled && !enabled_) {
+        next_cycle_ = Clock::now();
+      }
+      enabled_ = enabled;
+      state_ = enabled ? "running" : "disabled";
+      next_heartbeat_ = Clock::now();  // publish the new state at once
+    }
+    loaded_ = true;
+  }
+
+  void heartbeat() {
+    db_.with_transaction([&](pqxx::work& tx) {
+      db_.exec(tx,
+               "INSERT INTO worker_heartbeats (worker, host, pid, state, beat_at) "
+               "VALUES ($1, $2, $3, $4, now()) ON CONFLICT (worker, host) DO UPDATE "
+               "SET pid = EXCLUDED.pid, state = EXCLUDED.state, beat_at = now()",
+               name_, host_, pid_, state_);
+    });
+    next_heartbeat_ = Clock::now() + heartbeat_every();
+  }
+
+  // Runs and records one cycle. Returns true if it succeeded.
+  bool run_cycle() {
+    items_ok_ = 0;
+    items_failed_ = 0;
+    errors_.clear();
+    const auto run_id = db_.with_transaction([&](pqxx::work& tx) {
+      return db_.exec(tx,
+                      "INSERT INTO worker_runs (worker, host, pid) VALUES ($1, $2, $3) "
+                      "RETURNING id",
+                      name_, host_, pid_)[0][0]
+          .as<std::int64_t>();
+    });
+    const DbStats before = db_.stats();
+    const auto t0 = Clock::now();
+    std::optional<std::string> error;
+    try {
+      if (!validated_) {
+        worker_.validate(*this);
+        validated_ = true;
+      }
+      worker_.run_cycle(*this);
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    const DbStats after = db_.stats();
+    const auto ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    db_.with_transaction([&](pqxx::work& tx) {
+      db_.exec(tx,
+               "UPDATE worker_runs SET finished_at = now(), items_ok = $2, items_failed = $3, "
+               "db_queries = $4, db_ms = $5, error = $6 WHERE id = $1",
+               run_id, items_ok_, items_failed_, after.queries - before.queries,
+               after.ms - before.ms, error);
+      for (const auto& [ref, err] : errors_) {
+        db_.exec(tx, "INSERT INTO worker_errors (worker, item_ref, error) VALUES ($1, $2, $3)",
+                 name_, ref, err);
+      }
+    });
+    errors_.clear();
+    if (error) {
+      spdlog::error("cycle failed after {:.0f} ms: {} (items ok={} failed={})", ms, *error,
+                    items_ok_, items_failed_);
+    } else {
+      spdlog::info("cycle done in {:.0f} ms: items ok={} failed={}", ms, items_ok_,
+                   items_failed_);
+    }
+    state_ = "running";
+    heartbeat();
+    return !error;
+  }
+
+  int run_loop(bool once) {
+    next_cycle_ = Clock::now();
+    next_heartbeat_ = Clock::now();
+    while (!g_stop.load()) {
+      if (!ensure_connected(once ? 5 : 0)) {
+        return g_stop.load() ? 0 : 1;
+      }
+      try {
+        const auto now = Clock::now();
+        if (need_reload_ || now >= next_cycle_) {
+          reload();  // also the polling fallback: once per interval at least
+          need_reload_ = false;
+        }
+        if (!enabled_) {
+          if (once) {
+            return 0;
+          }
+          if (now >= next_cycle_) {
+            next_cycle_ = now + interval_;
+          }
+        } else if (Clock::now() >= next_cycle_) {
+          const bool ok = run_cycle();
+          next_cycle_ = Clock::now() + interval_;
+          if (once) {
+            return ok ? 0 : 1;
+          }
+        }
+        if (Clock::now() >= next_heartbeat_) {
+          heartbeat();
+        }
+        const auto deadline = std::min(next_cycle_, next_heartbeat_);
+        const auto wait = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+        const auto notes =
+            db_.wait_for_notification(std::max(wait, milliseconds(0)), g_signal_pipe[0]);
+        if (!notes.empty()) {
+          need_reload_ = true;
+        }
+      } catch (const pqxx::broken_connection& e) {
+        spdlog::warn("database connection lost ({}); reconnecting", e.what());
+        db_.disconnect();
+        need_reload_ = true;
+      } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        if (once) {
+          return 1;
+        }
+        interruptible_sleep(std::min<milliseconds>(interval_, milliseconds(5000)));
+      }
+    }
+    spdlog::info("stopping");
+    try {
+      if (db_.connected()) {
+        state_ = "stopped";
+        heartbeat();
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("final heartbeat failed: {}", e.what());
+    }
+    db_.disconnect();
+    return 0;
+  }
+
+ private:
+  milliseconds heartbeat_every() const {
+    return std::clamp<milliseconds>(interval_, milliseconds(1000), kMaxHeartbeatEvery);
+  }
+
+  std::string name_;
+  Config config_;
+  Worker& worker_;
+  Db db_;
+  std::string host_;
+  int pid_;
+  std::map<std::string, std::string> file_settings_, settings_;
+  milliseconds interval_{60000};
+  bool migrated_ = false, listening_ = false, loaded_ = false, enabled_ = false;
+  bool validated_ = false, need_reload_ = true;
+  std::string state_ = "starting";
+  Clock::time_point next_cycle_, next_heartbeat_;
+  std::int64_t items_ok_ = 0, items_failed_ = 0;
+  std::vector<std::pair<std::string, std::string>> errors_;
+};
+
+}  // namespace
+
+int run_worker(int argc, char** argv, const WorkerFactory& factory,
+               std::string_view default_name) {
+  std::unique_ptr<Worker> worker = factory();
+  const std::string name = name_from_binary(argc > 0 ? argv[0] : nullptr, default_name);
+  Flags flags;
+  const auto extra = worker->extra_flags();
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= argc) {
+        std::cerr << a << " needs a value\n";
+        return false;
+      }
+      *out = argv[++i];
+      return true;
+    };
+    if (a == "--help" || a == "-h") {
+      print_usage(name, *worker);
+      return 0;
+    } else if (a == "--version") {
+      std::cout << "socialai-worker-" << name << " " << SOCIALAI_VERSION << "\n";
+      return 0;
+    } else if (a == "--once") {
+      flags.once = true;
+    } else if (a == "--config") {
+      if (!value(&flags.config)) {
+        return 2;
+      }
+    } else if (a == "--log-format") {
+      if (!value(&flags.log_format)) {
+        return 2;
+      }
+    } else if (a.rfind("--", 0) == 0 &&
+               std::find(extra.begin(), extra.end(), a.substr(2)) != extra.end()) {
+      if (!value(&flags.extra[a.substr(2)])) {
+        return 2;
+      }
+    } else {
+      std::cerr << "unknown argument: " << a << " (see --help)\n";
+      return 2;
+    }
+  }
+  if (flags.config.empty()) {
+    if (const char* env = std::getenv("SOCIALAI_CONFIG")) {
+      flags.config = env;
+    }
+  }
+  if (flags.config.empty()) {
+    std::cerr << "no configuration: pass --config FILE or set SOCIALAI_CONFIG\n";
+    return kExitConfig;
+  }
+  Config config;
+  try {
+    config = load_config(flags.config);
+  } catch (const ConfigError& e) {
+    std::cerr << "invalid configuration: " << e.what() << "\n";
+    return kExitConfig;
+  }
+  LogFormat format = LogFormat::kText;
+  if (!parse_log_format(flags.log_format.empty() ? config.log.format : flags.log_format,
+                        &format)) {
+    std::cerr << "--log-format must be text or json\n";
+    return 2;
+  }
+  init_logging(name, format);
+  install_signal_handlers();
+
+  Runtime rt(name, std::move(config), *worker);
+  try {
+    if (!flags.extra.empty()) {
+      if (!rt.ensure_connected(5)) {
+        return 1;
+      }
+      rt.reload();
+      return worker->run_command(rt, flags.extra);
+    }
+    spdlog::info("socialai-worker-{} {} starting (pid {})", name, SOCIALAI_VERSION, ::getpid());
+    return rt.run_loop(flags.once);
+  } catch (const std::exception& e) {
+    spdlog::critical("fatal: {}", e.what());
+    return 1;
+  }
+}
+
+}  // namespace socialai

@@ -1,0 +1,77 @@
+// The worker lifecycle shared by every socialai-worker-* binary (SPEC §5): flags, config,
+// database connection with reconnects, feature flag and settings with LISTEN/NOTIFY,
+// periodic cycles recorded in worker_runs, per-item errors in worker_errors, heartbeats and
+// graceful SIGTERM.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config.h"
+#include "common/db.h"
+
+namespace socialai {
+
+// Raised by Worker::validate when an external dependency is wrong (RPC unreachable, chain id
+// mismatch). The runtime logs it and retries after the interval; it never crash-loops.
+class DependencyError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What a Worker sees of the runtime during validate/run_cycle. Only the worker's thread.
+class WorkerContext {
+ public:
+  virtual ~WorkerContext() = default;
+  virtual const std::string& name() const = 0;
+  virtual const Config& config() const = 0;
+  virtual Db& db() = 0;
+  // Merged settings: the config file's worker section, overridden by `settings` rows
+  // `<name>_<key>` (key without the prefix).
+  virtual std::optional<std::string> setting(const std::string& key) const = 0;
+  std::string setting_or(const std::string& key, const std::string& fallback) const;
+  std::int64_t setting_int(const std::string& key, std::int64_t fallback) const;
+  // True once SIGTERM/SIGINT arrived: finish the current item, commit, return.
+  virtual bool stopping() const = 0;
+  // Per-item accounting for worker_runs. item_failed also writes a worker_errors row (in its
+  // own short transaction, outside any open one).
+  virtual void item_ok(std::int64_t n = 1) = 0;
+  virtual void item_failed(const std::string& item_ref, const std::string& error) = 0;
+};
+
+class Worker {
+ public:
+  virtual ~Worker() = default;
+  // Checks dependencies before the first cycle (and after settings change).
+  // Throws DependencyError with a clear message.
+  virtual void validate(WorkerContext&) {}
+  // One cycle. A thrown exception fails the cycle (worker_runs.error); pqxx::broken_connection
+  // makes the runtime reconnect.
+  virtual void run_cycle(WorkerContext& ctx) = 0;
+  // Extra flags taking a value (e.g. "query" for --query TEXT), for run_command.
+  virtual std::vector<std::string> extra_flags() const { return {}; }
+  virtual std::string extra_usage() const { return {}; }
+  // Called when one of extra_flags() was given, after connecting; returns the exit status.
+  virtual int run_command(WorkerContext&, const std::map<std::string, std::string>&) { return 2; }
+};
+
+using WorkerFactory = std::function<std::unique_ptr<Worker>()>;
+
+// Runs the whole lifecycle. `default_name` is used when WORKER_NAME is unset and the binary
+// name gives none. Returns the process exit status (0, 1 for a failed --once, 2 usage,
+// 78 config).
+int run_worker(int argc, char** argv, const WorkerFactory& factory, std::string_view default_name);
+
+template <typename W>
+int run_worker(int argc, char** argv, std::string_view default_name) {
+  return run_worker(argc, argv, [] { return std::make_unique<W>(); }, default_name);
+}
+
+}  // namespace socialai

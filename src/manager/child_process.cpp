@@ -1,0 +1,239 @@
+// ChildProcess: Boost.Process v2 spawn with a process-group/rlimit initializer, Asio pipe reads.
+#include "manager/child_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/readable_pipe.hpp>
+#include <boost/process/v2/environment.hpp>
+#include <boost/process/v2/process.hpp>
+#include <boost/process/v2/stdio.hpp>
+
+namespace socialai::manager {
+
+namespace asio = boost::asio;
+namespace bp = boost::process::v2;
+
+namespace {
+
+// One read per turn of the event loop per stream: large enough for throughput, small enough
+// that a flooding child cannot hold the loop (every ready pipe gets its turn in between).
+constexpr std::size_t kReadChunk = 256 * 1024;
+// Pipe capacity asked of the kernel (default 64 KiB): fewer wake-ups under floods.
+constexpr int kPipeCapacity = 1024 * 1024;
+
+// Runs in the forked child before exec.
+struct ChildSetup {
+  std::optional<std::int64_t> max_open_files, nice;
+
+  template <typename Launcher>
+  bp::error_code on_exec_setup(Launcher&, const bp::filesystem::path&, const char* const*) {
+    // Own process group, so a terminal ^C reaches the manager, not the workers, and a stop
+    // can signal the worker together with anything it started.
+    if (::setpgid(0, 0) != 0) {
+      return {errno, bp::system_category()};
+    }
+    // Undo what the manager changed for itself: ignored SIGPIPE and blocked signals are
+    // inherited across exec.
+    ::signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (max_open_files) {
+      const rlimit rl{static_cast<rlim_t>(*max_open_files), static_cast<rlim_t>(*max_open_files)};
+      if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return {errno, bp::system_category()};
+      }
+    }
+    if (nice && ::setpriority(PRIO_PROCESS, 0, static_cast<int>(*nice)) != 0) {
+      return {errno, bp::system_category()};
+    }
+    return {};
+  }
+};
+
+}  // namespace
+
+struct ChildProcess::Impl {
+  explicit Impl(asio::io_context& ctx) : ioc(ctx), out(ctx), err(ctx) {}
+
+  asio::io_context& ioc;
+  asio::readable_pipe out, err;
+  std::optional<bp::process> proc;
+  int pid = -1;
+  bool exited = false;
+  std::vector<char> out_buf = std::vector<char>(kReadChunk), err_buf = std::vector<char>(kReadChunk);
+  LineSplitter out_split, err_split;
+  std::vector<Line> lines;
+  LinesFn on_lines;
+  ExitFn on_exit;
+};
+
+std::string ExitStatus::describe() const {
+  if (signal != 0) {
+    const char* name = ::sigabbrev_np(signal);
+    return std::string("killed by signal ") + (name ? std::string("SIG") + name : "") + " (" +
+           std::to_string(signal) + ")";
+  }
+  return "exited with status " + std::to_string(code);
+}
+
+std::shared_ptr<ChildProcess> ChildProcess::spawn(asio::io_context& ioc, const SpawnSpec& spec,
+                                                  LinesFn on_lines, ExitFn on_exit) {
+  std::shared_ptr<ChildProcess> self(new ChildProcess());
+  self->impl_ = std::make_unique<Impl>(ioc);
+  Impl& m = *self->impl_;
+  m.on_lines = std::move(on_lines);
+  m.on_exit = std::move(on_exit);
+  bp::error_code ec;
+  bp::process p(ioc.get_executor(), bp::filesystem::path(spec.exe), spec.args,
+                bp::process_stdio{nullptr, m.out, m.err}, bp::process_environment(spec.env),
+                ChildSetup{spec.max_open_files, spec.nice});
+  m.pid = p.id();
+  m.proc.emplace(std::move(p));
+  for (auto* pipe : {&m.out, &m.err}) {
+    ::fcntl(pipe->native_handle(), F_SETPIPE_SZ, kPipeCapacity);  // best effort
+  }
+  self->start();
+  return self;
+}
+
+ChildProcess::~ChildProcess() {
+  if (impl_ && impl_->proc && !impl_->exited) {
+    // Never leave an unreaped child: the owner dropped us while it ran.
+    kill_group(SIGKILL);
+    bp::error_code ec;
+    impl_->proc->wait(ec);
+  }
+  if (impl_ && impl_->proc) {
+    impl_->proc->detach();
+  }
+}
+
+void ChildProcess::start() {
+  auto self = shared_from_this();
+  struct Reader {
+    static void read(std::shared_ptr<ChildProcess> self, Stream stream) {
+      Impl& m = *self->impl_;
+      auto& pipe = stream == Stream::kStdout ? m.out : m.err;
+      auto& buf = stream == Stream::kStdout ? m.out_buf : m.err_buf;
+      pipe.async_read_some(asio::buffer(buf), [self, stream](bp::error_code ec, std::size_t n) {
+        Impl& mm = *self->impl_;
+        auto& split = stream == Stream::kStdout ? mm.out_split : mm.err_split;
+        auto& b = stream == Stream::kStdout ? mm.out_buf : mm.err_buf;
+        mm.lines.clear();
+        if (n > 0) {
+          split.feed(std::string_view(b.data(), n), mm.lines);
+        }
+        if (ec) {
+          split.finish(mm.lines);  // EOF (or error): flush the partial last line
+        }
+        if (!mm.lines.empty() && mm.on_lines) {
+          mm.on_lines(stream, mm.lines);
+        }
+        if (!ec) {
+          read(self, stream);
+        }
+      });
+    }
+  };
+  Reader::read(self, Stream::kStdout);
+  Reader::read(self, Stream::kStderr);
+  impl_->proc->handle().async_wait([self](bp::error_code ec, int native_status) {
+    Impl& m = *self->impl_;
+    m.exited = true;
+    ExitStatus st;
+    if (ec) {
+      st.code = -1;
+    } else if (WIFSIGNALED(native_status)) {
+      st.signal = WTERMSIG(native_status);
+    } else if (WIFEXITED(native_status)) {
+      st.code = WEXITSTATUS(native_status);
+    }
+    // Anything the worker left behind in its group dies with it (no orphans).
+    ::kill(-m.pid, SIGKILL);
+    if (m.on_exit) {
+      auto fn = std::move(m.on_exit);
+      m.on_exit = nullptr;
+      fn(st);
+    }
+  });
+}
+
+int ChildProcess::pid() const { return impl_->pid; }
+
+bool ChildProcess::exited() const { return impl_->exited; }
+
+void ChildProcess::kill_group(int sig) noexcept {
+  if (impl_ && impl_->pid > 0 && !impl_->exited) {
+    ::kill(-impl_->pid, sig);
+  }
+}
+
+std::optional<std::pair<double, std::uint64_t>> ChildProcess::sample_usage() const {
+  if (impl_->exited) {
+    return std::nullopt;
+  }
+  std::ifstream stat("/proc/" + std::to_string(impl_->pid) + "/stat");
+  std::string content;
+  if (!std::getline(stat, content)) {
+    return std::nullopt;
+  }
+  // Fields after the parenthesised command name (which may contain spaces).
+  const auto close = content.rfind(')');
+  if (close == std::string::npos) {
+    return std::nullopt;
+  }
+  std::istringstream rest(content.substr(close + 2));
+  std::vector<std::string> f;
+  std::string tok;
+  while (rest >> tok) {
+    f.push_back(tok);
+  }
+  // rest starts at field 3 (state); utime=14, stime=15, rss=24 (1-based) -> index-3.
+  if (f.size() < 22) {
+    return std::nullopt;
+  }
+  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const double cpu = (std::stod(f[11]) + std::stod(f[12])) / ticks;
+  const std::uint64_t rss =
+      std::stoull(f[21]) * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  return std::make_pair(cpu, rss);
+}
+
+std::optional<std::string> resolve_executable(const std::string& path,
+                                              const std::string& self_dir) {
+  namespace fs = std::filesystem;
+  auto ok = [](const fs::path& p) {
+    return ::access(p.c_str(), X_OK) == 0 && !fs::is_directory(p);
+  };
+  if (path.find('/') != std::string::npos) {
+    const fs::path p = fs::absolute(path);
+    return ok(p) ? std::optional<std::string>(p.string()) : std::nullopt;
+  }
+  if (!self_dir.empty() && ok(fs::path(self_dir) / path)) {
+    return (fs::path(self_dir) / path).string();
+  }
+  if (const char* env = std::getenv("PATH")) {
+    std::stringstream ss(env);
+    std::string dir;
+    while (std::getline(ss, dir, ':')) {
+      if (!dir.empty() && ok(fs::path(dir) / path)) {
+        return (fs::path(dir) / path).string();
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace socialai::manager

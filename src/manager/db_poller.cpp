@@ -1,0 +1,150 @@
+// DbPoller: one query per period over worker_runs / worker_heartbeats / feature_flags.
+#include "manager/db_poller.h"
+
+#include <unistd.h>
+
+#include <memory>
+
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include "common/backoff.h"
+#include "common/db.h"
+
+namespace socialai::manager {
+namespace {
+
+// A text[] literal for a parameter: {"a","b"} with quotes and backslashes escaped.
+std::string pg_text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) {
+      out += ',';
+    }
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+      }
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+constexpr const char* kQuery = R"sql(
+SELECT w.name,
+  to_char((SELECT r.started_at FROM worker_runs r WHERE r.worker = w.name
+           ORDER BY r.started_at DESC LIMIT 1) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+  to_char((SELECT r.finished_at FROM worker_runs r WHERE r.worker = w.name
+           AND r.error IS NULL AND r.finished_at IS NOT NULL
+           ORDER BY r.started_at DESC LIMIT 1) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+  coalesce(s.ok, 0), coalesce(s.failed, 0), coalesce(s.ok10, 0),
+  extract(epoch FROM now() - h.beat_at)::float8, h.state, h.pid,
+  f.enabled
+FROM unnest($1::text[]) AS w(name)
+LEFT JOIN LATERAL (
+  SELECT sum(items_ok) AS ok, sum(items_failed) AS failed,
+         sum(items_ok) FILTER (WHERE started_at > now() - interval '10 minutes') AS ok10
+  FROM worker_runs WHERE worker = w.name AND started_at > now() - interval '1 hour') s ON true
+LEFT JOIN worker_heartbeats h ON h.worker = w.name AND h.host = $2
+LEFT JOIN feature_flags f ON f.flag_name = w.name || '_enabled'
+)sql";
+
+std::string host_name() {
+  char buf[256] = {};
+  return ::gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string("unknown");
+}
+
+}  // namespace
+
+DbPoller::DbPoller(std::string url, std::chrono::milliseconds period, Deliver deliver)
+    : url_(std::move(url)), period_(period), deliver_(std::move(deliver)) {}
+
+DbPoller::~DbPoller() { stop(); }
+
+void DbPoller::start(std::vector<std::string> workers) {
+  workers_ = std::move(workers);
+  thread_ = std::thread([this] { run(); });
+}
+
+void DbPoller::set_workers(std::vector<std::string> workers) {
+  std::lock_guard<std::mutex> lock(mu_);
+  workers_ = std::move(workers);
+}
+
+void DbPoller::poke() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    poke_ = true;
+  }
+  cv_.notify_all();
+}
+
+void DbPoller::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void DbPoller::run() {
+  const std::string host = host_name();
+  std::unique_ptr<pqxx::connection> conn;
+  unsigned failures = 0;
+  const BackoffPolicy backoff{std::chrono::milliseconds(500), std::chrono::milliseconds(30000)};
+  for (;;) {
+    std::vector<std::string> workers;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) {
+        return;
+      }
+      workers = workers_;
+    }
+    DbSnapshot snap;
+    try {
+      if (!conn) {
+        conn = std::make_unique<pqxx::connection>(url_);
+        if (failures > 0) {
+          spdlog::info("status poller: database reachable again");
+        }
+      }
+      pqxx::read_transaction tx(*conn);
+      for (const auto& row : tx.exec_params(kQuery, pg_text_array(workers), host)) {
+        DbWorkerInfo info;
+        if (!row[1].is_null()) info.last_run = row[1].as<std::string>();
+        if (!row[2].is_null()) info.last_success = row[2].as<std::string>();
+        info.items_ok_hour = row[3].as<std::int64_t>();
+        info.items_failed_hour = row[4].as<std::int64_t>();
+        info.items_ok_10min = row[5].as<std::int64_t>();
+        if (!row[6].is_null()) info.heartbeat_age_s = row[6].as<double>();
+        if (!row[7].is_null()) info.heartbeat_state = row[7].as<std::string>();
+        if (!row[8].is_null()) info.heartbeat_pid = row[8].as<int>();
+        if (!row[9].is_null()) info.flag_enabled = row[9].as<bool>();
+        snap.workers[row[0].as<std::string>()] = std::move(info);
+      }
+      snap.ok = true;
+      failures = 0;
+    } catch (const std::exception& e) {
+      conn.reset();
+      snap.error = e.what();
+      if (failures++ == 0) {
+        spdlog::warn("status poller: database unavailable ({}); retrying with backoff",
+                     redact_db_url(snap.error));
+      }
+    }
+    deliver_(std::move(snap));
+    const auto wait = failures ? jittered_delay(backoff, failures - 1, random_unit()) : period_;
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, wait, [this] { return stop_ || poke_; });
+    poke_ = false;
+  }
+}
+
+}  // namespace socialai::manager

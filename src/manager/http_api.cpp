@@ -1,0 +1,250 @@
+// HttpApi: Beast listener and sessions (do_read starts, on_read completes, ec first).
+#include "manager/http_api.h"
+
+#include <set>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace socialai::manager {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
+constexpr std::size_t kMaxBodyBytes = 64 * 1024;
+constexpr auto kRequestTimeout = std::chrono::seconds(10);
+constexpr std::size_t kMaxSessions = 64;
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i] == '+' ? ' ' : s[i];
+    }
+  }
+  return out;
+}
+}  // namespace
+
+ApiReply json_error(int status, const std::string& message) {
+  ApiReply r;
+  r.status = status;
+  r.body = nlohmann::json{{"error", message}}.dump(-1, ' ', false,
+                                                   nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+class Session;
+
+struct HttpApi::Impl : std::enable_shared_from_this<HttpApi::Impl> {
+  Impl(asio::io_context& c, ApiHandler h) : ioc(c), acceptor(c), handler(std::move(h)) {}
+  asio::io_context& ioc;
+  tcp::acceptor acceptor;
+  ApiHandler handler;
+  std::set<Session*> sessions;
+  bool stopped = false;
+  bool loopback = false;
+
+  void do_accept();
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<HttpApi::Impl> api)
+      : stream_(std::move(socket)), api_(std::move(api)) {
+    boost::system::error_code ec;
+    const auto peer = stream_.socket().remote_endpoint(ec);
+    loopback_ = !ec && peer.address().is_loopback();
+  }
+
+  void start() {
+    api_->sessions.insert(this);
+    do_read();
+  }
+
+  void close() {
+    boost::system::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  ~Session() { api_->sessions.erase(this); }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(kMaxHeaderBytes);
+    parser_->body_limit(kMaxBodyBytes);
+    stream_.expires_after(kRequestTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                       self->on_read(ec, n);
+                     });
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+      return close();
+    }
+    if (ec) {
+      const int status = (ec == http::error::header_limit)  ? 431
+                         : (ec == http::error::body_limit) ? 413
+                                                             : 400;
+      return send(json_error(status, "bad request: " + ec.message()), /*keep_alive=*/false);
+    }
+    auto& req = parser_->get();
+    ApiRequest r;
+    r.method = std::string(req.method_string());
+    const std::string target(req.target());
+    const auto q = target.find('?');
+    r.path = url_decode(target.substr(0, q));
+    if (q != std::string::npos) {
+      std::string_view qs(target);
+      qs.remove_prefix(q + 1);
+      while (!qs.empty()) {
+        const auto amp = qs.find('&');
+        const auto part = qs.substr(0, amp);
+        const auto eq = part.find('=');
+        r.query[url_decode(part.substr(0, eq))] =
+            eq == std::string_view::npos ? "" : url_decode(part.substr(eq + 1));
+        if (amp == std::string_view::npos) break;
+        qs.remove_prefix(amp + 1);
+      }
+    }
+    if (const auto it = req.find(http::field::authorization); it != req.end()) {
+      r.authorization = std::string(it->value());
+    }
+    r.body = std::move(req.body());
+    r.peer_loopback = loopback_;
+    r.listener_loopback = api_->loopback;
+    ApiReply reply;
+    try {
+      reply = api_->handler(r);
+    } catch (const std::exception& e) {
+      spdlog::error("http: handler for {} {} failed: {}", r.method, r.path, e.what());
+      reply = json_error(500, "internal error");
+    }
+    send(std::move(reply), req.keep_alive());
+  }
+
+  void send(ApiReply reply, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(reply.status), 11);
+    res->set(http::field::server, "socialai-manager");
+    res->set(http::field::content_type, reply.content_type);
+    res->set(http::field::cache_control, "no-store");
+    res->set("X-Content-Type-Options", "nosniff");
+    for (const auto& [k, v] : reply.headers) {
+      res->set(k, v);
+    }
+    res->keep_alive(keep_alive);
+    res->body() = std::move(reply.body);
+    res->prepare_payload();
+    stream_.expires_after(kRequestTimeout);
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (ec || !res->keep_alive()) {
+                          return self->close();
+                        }
+                        self->buffer_.consume(self->buffer_.size());
+                        self->do_read();
+                      });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_{kMaxHeaderBytes + kMaxBodyBytes};
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<HttpApi::Impl> api_;
+  bool loopback_ = false;
+};
+
+void HttpApi::Impl::do_accept() {
+  acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec != asio::error::operation_aborted && !self->stopped) {
+        spdlog::warn("http: accept failed: {}", ec.message());
+        self->do_accept();
+      }
+      return;
+    }
+    if (self->sessions.size() >= kMaxSessions) {
+      boost::system::error_code ignored;
+      socket.close(ignored);  // shed load instead of growing without bound
+    } else {
+      std::make_shared<Session>(std::move(socket), self)->start();
+    }
+    self->do_accept();
+  });
+}
+
+HttpApi::HttpApi(asio::io_context& ioc, const std::string& listen, ApiHandler handler)
+    : impl_(std::make_shared<Impl>(ioc, std::move(handler))) {
+  const auto colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty() || host == "localhost") {
+    host = "127.0.0.1";
+  }
+  boost::system::error_code ec;
+  const auto addr = asio::ip::make_address(host, ec);
+  if (ec) {
+    throw std::runtime_error("http.listen: bad address \"" + listen + "\"");
+  }
+  const auto port = static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)));
+  const tcp::endpoint ep(addr, port);
+  auto& a = impl_->acceptor;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("http: cannot listen on " + listen + ": " + ec.message());
+  }
+  impl_->loopback = addr.is_loopback();
+}
+
+HttpApi::~HttpApi() { stop(); }
+
+void HttpApi::start() { impl_->do_accept(); }
+
+void HttpApi::stop() {
+  if (impl_->stopped) {
+    return;
+  }
+  impl_->stopped = true;
+  boost::system::error_code ec;
+  impl_->acceptor.close(ec);
+  for (Session* s : std::set<Session*>(impl_->sessions)) {
+    s->close();
+  }
+}
+
+bool HttpApi::listening_on_loopback() const { return impl_->loopback; }
+
+unsigned short HttpApi::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+}  // namespace socialai::manager

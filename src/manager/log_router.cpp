@@ -1,0 +1,353 @@
+// LogRouter: format under one lock per batch, write on a dedicated thread.
+#include "manager/log_router.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+namespace socialai::manager {
+namespace {
+
+// Back-pressure bound: past this, producers wait for the writer (children then block on
+// their pipes; nothing is dropped).
+constexpr std::size_t kMaxPending = 32 * 1024 * 1024;
+
+std::string now_iso() {
+  std::string out;
+  append_utc_timestamp(out, std::chrono::system_clock::now());
+  return out;
+}
+
+// True when every byte is printable ASCII (0x20..0x7f): the fast path, 8 bytes at a time.
+// A byte below 0x20 borrows into its high bit after subtracting 0x20; a byte >= 0x80 has it.
+bool all_ascii_printable(std::string_view s) {
+  constexpr std::uint64_t kLow = 0x2020202020202020ull, kHigh = 0x8080808080808080ull;
+  const char* p = s.data();
+  std::size_t n = s.size();
+  while (n >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (((w - kLow) | w) & kHigh) {
+      return false;
+    }
+    p += 8;
+    n -= 8;
+  }
+  for (; n > 0; --n, ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c < 0x20 || c >= 0x80) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Text mode: valid UTF-8 passes through; invalid bytes and control characters become \xNN.
+void append_text_escaped(std::string& out, std::string_view s) {
+  if (all_ascii_printable(s)) {
+    out.append(s);
+    return;
+  }
+  std::string json;
+  append_json_escaped(json, s);  // validates UTF-8; escapes bad bytes as \u00XX
+  // Turn the JSON escapes back into a readable text form.
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    if (json[i] != '\\' || i + 1 >= json.size()) {
+      out += json[i];
+      continue;
+    }
+    const char e = json[++i];
+    if (e == 'u' && i + 4 < json.size() + 0) {
+      out += "\\x";
+      out.append(json, i + 3, 2);
+      i += 4;
+    } else if (e == '"') {
+      out += '"';
+    } else if (e == '\\') {
+      out += '\\';
+    } else if (e == 't') {
+      out += '\t';
+    } else {
+      out += '\\';
+      out += e;
+    }
+  }
+}
+
+const char* stream_name(Stream s) {
+  switch (s) {
+    case Stream::kStdout: return "stdout";
+    case Stream::kStderr: return "stderr";
+    case Stream::kManager: return "manager";
+  }
+  return "";
+}
+
+}  // namespace
+
+LogRouter::LogRouter(LogFormat format, int out_fd, std::optional<LogFileOptions> file)
+    : format_(format), out_fd_(out_fd), file_opts_(std::move(file)) {
+  if (file_opts_) {
+    file_fd_ = ::open(file_opts_->path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (file_fd_ < 0) {
+      throw std::runtime_error("cannot open log file " + file_opts_->path + ": " +
+                               std::strerror(errno));
+    }
+    file_size_ = static_cast<std::uint64_t>(::lseek(file_fd_, 0, SEEK_END));
+  }
+  writer_ = std::thread([this] { writer_loop(); });
+}
+
+LogRouter::~LogRouter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+  }
+  cv_data_.notify_all();
+  writer_.join();
+  if (file_fd_ >= 0) {
+    ::close(file_fd_);
+  }
+}
+
+void LogRouter::format_line(std::string& out, const std::string& worker, Stream stream,
+                            const Line& line, std::string_view ts) {
+  if (format_ == LogFormat::kText) {
+    out += '[';
+    out += worker;
+    out += "] ";
+    if (line.piece > 1) {
+      out += "[...] ";
+    }
+    append_text_escaped(out, line.text);
+    if (line.continued) {
+      out += " [...]";
+    }
+    out += '\n';
+    return;
+  }
+  // JSON: the child's own fields when it wrote a JSON object, else "msg".
+  out += "{\"worker\":\"";
+  append_json_escaped(out, worker);
+  out += "\",\"stream\":\"";
+  out += stream_name(stream);
+  out += "\",\"ts\":\"";
+  out.append(ts);
+  out += '"';
+  if (line.piece > 0) {
+    out += ",\"piece\":" + std::to_string(line.piece);
+    out += line.continued ? ",\"continued\":true" : ",\"continued\":false";
+  }
+  bool merged = false;
+  if (line.piece == 0 && !line.text.empty() && line.text.front() == '{') {
+    auto obj = nlohmann::json::parse(line.text, nullptr, /*allow_exceptions=*/false);
+    if (obj.is_object()) {
+      if (obj.contains("ts")) {
+        out += ",\"child_ts\":" + obj["ts"].dump();  // ours win; the child's is kept
+      }
+      obj.erase("worker");
+      obj.erase("stream");
+      obj.erase("ts");
+      for (auto& [k, v] : obj.items()) {
+        out += ",\"";
+        append_json_escaped(out, k);
+        out += "\":";
+        out += v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      }
+      merged = true;
+    }
+  }
+  if (!merged) {
+    out += ",\"msg\":\"";
+    append_json_escaped(out, line.text);
+    out += '"';
+  }
+  out += "}\n";
+}
+
+void LogRouter::remember(Ring& ring, std::string_view text) {
+  if (ring.lines.empty()) {
+    ring.lines.resize(kRingLines);
+  }
+  ring.lines[ring.next].assign(text.data(), text.size());
+  ring.next = (ring.next + 1) % kRingLines;
+  ring.size = std::min(ring.size + 1, kRingLines);
+}
+
+void LogRouter::wait_for_room(std::unique_lock<std::mutex>& lock) {
+  cv_room_.wait(lock, [this] { return pending_.size() < kMaxPending || done_; });
+}
+
+void LogRouter::write_lines(const std::string& worker, Stream stream,
+                            const std::vector<Line>& lines) {
+  if (lines.empty()) {
+    return;
+  }
+  const std::string ts = format_ == LogFormat::kJson ? now_iso() : std::string();
+  std::unique_lock<std::mutex> lock(mu_);
+  wait_for_room(lock);
+  const std::size_t before = pending_.size();
+  Ring& ring = rings_[worker];
+  // Only the last kRingLines of a batch can survive in the ring.
+  const std::size_t ring_from = lines.size() > kRingLines ? lines.size() - kRingLines : 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::size_t start = pending_.size();
+    format_line(pending_, worker, stream, lines[i], ts);
+    if (i >= ring_from) {
+      std::string_view f(pending_.data() + start, pending_.size() - start - 1);
+      remember(ring, f);
+    }
+  }
+  auto& st = stats_[worker];
+  st.lines += lines.size();
+  st.bytes += pending_.size() - before;
+  accepted_ += pending_.size() - before;
+  lock.unlock();
+  cv_data_.notify_one();
+}
+
+void LogRouter::write_manager(std::string_view level, std::string_view msg) {
+  std::string text;
+  if (format_ == LogFormat::kText) {
+    text.reserve(msg.size() + level.size() + 40);
+    text += now_iso();
+    text += ' ';
+    text.append(level);
+    text += ' ';
+    text.append(msg);
+  } else {
+    text = "{\"level\":\"";
+    append_json_escaped(text, level);
+    text += "\",\"msg\":\"";
+    append_json_escaped(text, msg);
+    text += "\"}";
+  }
+  std::vector<Line> one{Line{text}};
+  write_lines("manager", Stream::kManager, one);
+}
+
+std::vector<std::string> LogRouter::recent(const std::string& worker, std::size_t n) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  const auto it = rings_.find(worker);
+  if (it == rings_.end()) {
+    return out;
+  }
+  const Ring& r = it->second;
+  n = std::min(n, r.size);
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    out.push_back(r.lines[(r.next + kRingLines - n + i) % kRingLines]);
+  }
+  return out;
+}
+
+std::map<std::string, WorkerLogStats> LogRouter::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void LogRouter::flush() {
+  std::unique_lock<std::mutex> lock(mu_);
+  const auto target = accepted_;
+  cv_flushed_.wait(lock, [&] { return written_ >= target; });
+}
+
+void LogRouter::write_all(int fd, const std::string& data) {
+  const char* p = data.data();
+  std::size_t left = data.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == EAGAIN) {
+        ::usleep(1000);
+        continue;
+      }
+      return;  // stdout gone (EPIPE): nothing sensible to do but keep the manager up
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+void LogRouter::rotate() {
+  const auto& o = *file_opts_;
+  ::close(file_fd_);
+  for (int i = o.max_files - 1; i >= 1; --i) {
+    const std::string from = i == 1 ? o.path : o.path + "." + std::to_string(i - 1);
+    const std::string to = o.path + "." + std::to_string(i);
+    ::rename(from.c_str(), to.c_str());
+  }
+  if (o.max_files <= 1) {
+    ::unlink(o.path.c_str());
+  }
+  file_fd_ = ::open(o.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+  file_size_ = 0;
+}
+
+void LogRouter::write_file(const std::string& data) {
+  if (file_fd_ < 0) {
+    return;
+  }
+  // Rotate only between whole lines: cut the batch at the last newline that fits.
+  std::size_t off = 0;
+  while (off < data.size()) {
+    const std::uint64_t room =
+        file_opts_->max_bytes > file_size_ ? file_opts_->max_bytes - file_size_ : 0;
+    std::size_t take = data.size() - off;
+    if (take > room) {
+      const auto nl = data.rfind('\n', off + static_cast<std::size_t>(room) - (room ? 1 : 0));
+      if (room == 0 || nl == std::string::npos || nl < off) {
+        if (file_size_ > 0) {
+          rotate();
+          continue;
+        }
+        // A single line longer than max_bytes: write it whole into an empty file.
+        const auto end = data.find('\n', off);
+        take = (end == std::string::npos ? data.size() : end + 1) - off;
+      } else {
+        take = nl + 1 - off;
+      }
+    }
+    std::string chunk = data.substr(off, take);
+    write_all(file_fd_, chunk);
+    file_size_ += take;
+    off += take;
+    if (file_size_ >= file_opts_->max_bytes) {
+      rotate();
+    }
+  }
+}
+
+void LogRouter::writer_loop() {
+  std::string batch;
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_data_.wait(lock, [this] { return !pending_.empty() || done_; });
+    if (pending_.empty() && done_) {
+      return;
+    }
+    batch.clear();
+    batch.swap(pending_);
+    lock.unlock();
+    cv_room_.notify_all();
+    write_all(out_fd_, batch);
+    write_file(batch);
+    lock.lock();
+    written_ += batch.size();
+    cv_flushed_.notify_all();
+  }
+}
+
+}  // namespace socialai::manager
+

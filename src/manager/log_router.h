@@ -1,0 +1,86 @@
+// LogRouter: the aggregated log. Formats children's lines ("[name] line" or one JSON object),
+// keeps the last lines per worker for the API, and hands whole-line batches to a writer
+// thread that writes stdout and the optional size-rotated file. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "common/logging.h"
+#include "manager/line_splitter.h"
+
+namespace socialai::manager {
+
+enum class Stream { kStdout, kStderr, kManager };
+
+struct LogFileOptions {
+  std::string path;
+  std::uint64_t max_bytes = 104857600;
+  int max_files = 5;
+};
+
+struct WorkerLogStats {
+  std::uint64_t lines = 0;
+  std::uint64_t bytes = 0;
+};
+
+class LogRouter {
+ public:
+  static constexpr std::size_t kRingLines = 1000;
+
+  LogRouter(LogFormat format, int out_fd, std::optional<LogFileOptions> file);
+  ~LogRouter();  // drains everything, then joins the writer
+  LogRouter(const LogRouter&) = delete;
+  LogRouter& operator=(const LogRouter&) = delete;
+
+  // A batch of lines from one child stream, in order.
+  void write_lines(const std::string& worker, Stream stream, const std::vector<Line>& lines);
+  // The manager's own message (any thread).
+  void write_manager(std::string_view level, std::string_view msg);
+
+  // The last `n` formatted-for-humans lines of a worker, oldest first.
+  std::vector<std::string> recent(const std::string& worker, std::size_t n) const;
+  std::map<std::string, WorkerLogStats> stats() const;
+
+  // Blocks until everything accepted so far is written.
+  void flush();
+
+ private:
+  struct Ring {
+    std::vector<std::string> lines;  // kRingLines slots, reused (no allocation once warm)
+    std::size_t next = 0, size = 0;
+  };
+  void format_line(std::string& out, const std::string& worker, Stream stream,
+                   const Line& line, std::string_view ts);
+  void remember(Ring& ring, std::string_view text);
+  void wait_for_room(std::unique_lock<std::mutex>& lock);
+  void writer_loop();
+  void write_all(int fd, const std::string& data);
+  void write_file(const std::string& data);
+  void rotate();
+
+  const LogFormat format_;
+  const int out_fd_;
+  std::optional<LogFileOptions> file_opts_;
+  int file_fd_ = -1;
+  std::uint64_t file_size_ = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_data_, cv_room_, cv_flushed_;
+  std::string pending_;  // formatted, whole lines not yet written
+  std::uint64_t accepted_ = 0, written_ = 0;  // byte counts, for flush()
+  bool done_ = false;
+  std::map<std::string, Ring> rings_;
+  std::map<std::string, WorkerLogStats> stats_;
+  std::thread writer_;
+};
+
+}  // namespace socialai::manager

@@ -1,0 +1,230 @@
+// socialai-manager: flags, configuration, event loop, signals; exit 0 / 1 / 78.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "common/config.h"
+#include "common/db.h"
+#include "common/logging.h"
+#include "common/migrate.h"
+#include "manager/api_routes.h"
+#include "manager/db_poller.h"
+#include "manager/http_api.h"
+#include "manager/log_router.h"
+#include "manager/supervisor.h"
+#include "socialai/version.h"
+
+namespace {
+
+using namespace socialai;
+using namespace socialai::manager;
+
+// The manager's own messages join the aggregated log as worker "manager", so they can never
+// interleave with children's lines.
+class RouterSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit RouterSink(LogRouter& r) : router_(r) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    const auto level = spdlog::level::to_string_view(msg.level);
+    router_.write_manager(std::string_view(level.data(), level.size()),
+                          std::string_view(msg.payload.data(), msg.payload.size()));
+  }
+  void flush_() override {}
+
+ private:
+  LogRouter& router_;
+};
+
+void usage() {
+  std::cout << "Usage: socialai-manager [--config FILE] [--check-config] [--migrate]\n"
+               "                        [--log-format text|json] [--version] [--help]\n"
+               "  --config FILE     configuration (default: $SOCIALAI_CONFIG)\n"
+               "  --check-config    validate, print the resolved config (secrets redacted), exit\n"
+               "  --migrate         apply database migrations and exit\n"
+               "  --log-format FMT  aggregated log as text (default) or json lines\n"
+               "Signals: SIGTERM/SIGINT stop everything; SIGHUP reloads the configuration.\n"
+               "Exit status: 0 ok, 1 runtime failure, 2 usage, 78 invalid configuration.\n";
+}
+
+std::string self_dir() {
+  std::error_code ec;
+  const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : p.parent_path().string();
+}
+
+bool migrate_now(const Config& config, unsigned attempts) {
+  if (config.database.url.empty()) {
+    spdlog::error("database.url is empty; cannot migrate");
+    return false;
+  }
+  Db db(config.database.url);
+  if (!db.connect(nullptr, attempts)) {
+    return false;
+  }
+  try {
+    const auto applied = apply_migrations(db.conn(), embedded_migrations());
+    spdlog::info("migrations: {} applied, database is current", applied.size());
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::error("migration failed: {}", e.what());
+    return false;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path, log_format;
+  bool check_only = false, migrate_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      usage();
+      return 0;
+    } else if (a == "--version") {
+      std::cout << "socialai-manager " << SOCIALAI_VERSION << "\n";
+      return 0;
+    } else if (a == "--check-config") {
+      check_only = true;
+    } else if (a == "--migrate") {
+      migrate_only = true;
+    } else if ((a == "--config" || a == "--log-format") && i + 1 < argc) {
+      (a == "--config" ? config_path : log_format) = argv[++i];
+    } else {
+      std::cerr << "socialai-manager: unknown or incomplete argument: " << a << " (see --help)\n";
+      return 2;
+    }
+  }
+  if (config_path.empty()) {
+    if (const char* env = std::getenv("SOCIALAI_CONFIG")) {
+      config_path = env;
+    }
+  }
+  if (config_path.empty()) {
+    std::cerr << "socialai-manager: no configuration: pass --config FILE or set SOCIALAI_CONFIG\n";
+    return kExitConfig;
+  }
+  Config config;
+  try {
+    config = load_config(config_path);
+  } catch (const ConfigError& e) {
+    std::cerr << "socialai-manager: invalid configuration: " << e.what() << "\n";
+    return kExitConfig;
+  }
+  if (check_only) {
+    std::cout << redacted_config_json(config) << "\n";
+    return 0;
+  }
+  LogFormat format = LogFormat::kText;
+  if (!parse_log_format(log_format.empty() ? config.log.format : log_format, &format)) {
+    std::cerr << "socialai-manager: --log-format must be text or json\n";
+    return 2;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+
+  std::optional<LogFileOptions> file;
+  if (config.log.file) {
+    file = LogFileOptions{*config.log.file, config.log.max_bytes, config.log.max_files};
+  }
+  std::unique_ptr<LogRouter> router;
+  try {
+    router = std::make_unique<LogRouter>(format, STDOUT_FILENO, file);
+  } catch (const std::exception& e) {
+    std::cerr << "socialai-manager: " << e.what() << "\n";
+    return 1;
+  }
+  auto logger = std::make_shared<spdlog::logger>("manager", std::make_shared<RouterSink>(*router));
+  spdlog::set_default_logger(logger);
+
+  if (migrate_only) {
+    const bool ok = migrate_now(config, 5);
+    router->flush();
+    return ok ? 0 : 1;
+  }
+  spdlog::info("socialai-manager {} starting with {} ({} workers)", SOCIALAI_VERSION,
+               config.file, config.workers.size());
+  if (config.database.migrate_on_start && !config.database.url.empty() &&
+      !migrate_now(config, 3)) {
+    spdlog::warn("migrations not applied at start; workers retry on their own");
+  }
+
+  int exit_code = 0;
+  try {
+    boost::asio::io_context ioc(1);
+    Supervisor sup(ioc, config, *router, self_dir());
+    std::unique_ptr<DbPoller> poller;
+    if (!config.database.url.empty()) {
+      poller = std::make_unique<DbPoller>(
+          config.database.url, std::chrono::seconds(2), [&ioc, &sup](DbSnapshot snap) {
+            boost::asio::post(ioc, [&sup, s = std::move(snap)]() mutable {
+              sup.on_db_snapshot(std::move(s));
+            });
+          });
+    }
+    HttpApi api(ioc, config.http.listen, make_api_handler(sup, *router));
+    const std::string config_file = config.file;
+
+    boost::asio::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
+    bool stopping = false;
+    std::function<void()> wait_signal;
+    wait_signal = [&] {
+      signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) {
+          return;
+        }
+        if (sig == SIGHUP) {
+          try {
+            Config fresh = load_config(config_file);
+            spdlog::info("SIGHUP: reloading {}", config_file);
+            sup.apply_config(std::move(fresh));
+            if (poller) {
+              poller->set_workers(sup.worker_names());
+              poller->poke();
+            }
+          } catch (const ConfigError& e) {
+            spdlog::error("SIGHUP: new configuration rejected, keeping the running one: {}",
+                          e.what());
+          }
+        } else if (!stopping) {
+          stopping = true;
+          spdlog::info("received {}; stopping all workers", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+          api.stop();
+          sup.stop_all([&] {
+            spdlog::info("all workers stopped; exiting");
+            if (poller) {
+              poller->stop();
+            }
+            signals.cancel();
+          });
+        }
+        if (!ec) {
+          wait_signal();
+        }
+      });
+    };
+    wait_signal();
+    sup.start_all();
+    api.start();
+    if (poller) {
+      poller->start(sup.worker_names());
+    }
+    spdlog::info("listening on http://{}", config.http.listen);
+    ioc.run();
+  } catch (const std::exception& e) {
+    spdlog::critical("fatal: {}", e.what());
+    exit_code = 1;
+  }
+  router->flush();
+  return exit_code;
+}

@@ -1,0 +1,51 @@
+// Plain data shared by the supervisor, the database poller and the HTTP API.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace socialai::manager {
+
+// What the database says about one worker (from DbPoller).
+struct DbWorkerInfo {
+  std::optional<std::string> last_run;      // ISO-8601 UTC
+  std::optional<std::string> last_success;  // ISO-8601 UTC
+  std::int64_t items_ok_hour = 0, items_failed_hour = 0, items_ok_10min = 0;
+  std::optional<double> heartbeat_age_s;
+  std::optional<std::string> heartbeat_state;
+  std::optional<int> heartbeat_pid;
+  std::optional<bool> flag_enabled;  // feature_flags row, if any
+};
+
+struct DbSnapshot {
+  bool ok = false;
+  std::string error;
+  std::map<std::string, DbWorkerInfo> workers;
+};
+
+// One row of GET /api/workers/status.
+struct WorkerStatus {
+  std::string name;
+  bool healthy = false;
+  bool enabled = false;
+  std::string state;
+  std::optional<int> pid;
+  std::optional<std::string> last_run, last_success;
+  std::optional<double> error_rate;
+  int restart_count = 0;
+  int total_restarts = 0;
+  double uptime_seconds = 0;
+  std::optional<double> items_per_minute;
+  std::optional<std::string> last_exit;
+  std::optional<std::string> error;  // e.g. executable not found
+  std::optional<double> cpu_seconds;
+  std::optional<std::uint64_t> rss_bytes;
+  std::optional<std::string> heartbeat_state;
+};
+
+std::string status_to_json(const std::vector<WorkerStatus>& rows);
+
+}  // namespace socialai::manager

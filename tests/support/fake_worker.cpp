@@ -1,0 +1,118 @@
+// fake_worker: a controllable child for the manager's system tests and benchmarks.
+//   --exit-code N      exit with N after --run-ms (default: run until SIGTERM)
+//   --run-ms N         how long to run before exiting (with --exit-code)
+//   --flood N          write N numbered lines to stdout AND stderr (interleaved), then idle
+//   --line-bytes N     pad each flood line to N bytes
+//   --long-line N      write one line of N bytes to stdout
+//   --partial-line S   write S without a newline to stdout, then exit 0
+//   --invalid-utf8     write a line with invalid UTF-8 bytes
+//   --ignore-sigterm   ignore SIGTERM (the manager must SIGKILL after its timeout)
+//   --spawn-grandchild start a sleeping grandchild in the same process group
+//   --pid-file F       append "<pid>\n" to F at start
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace {
+
+volatile sig_atomic_t g_term = 0;
+void on_term(int) { g_term = 1; }
+
+void write_all(int fd, const std::string& s) {
+  const char* p = s.data();
+  std::size_t left = s.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n <= 0) {
+      return;
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int exit_code = -1;
+  long run_ms = 0, flood = 0, line_bytes = 0, long_line = 0;
+  bool ignore_term = false, grandchild = false, invalid_utf8 = false;
+  const char* partial = nullptr;
+  const char* pid_file = nullptr;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--exit-code") exit_code = std::atoi(next());
+    else if (a == "--run-ms") run_ms = std::atol(next());
+    else if (a == "--flood") flood = std::atol(next());
+    else if (a == "--line-bytes") line_bytes = std::atol(next());
+    else if (a == "--long-line") long_line = std::atol(next());
+    else if (a == "--partial-line") partial = next();
+    else if (a == "--invalid-utf8") invalid_utf8 = true;
+    else if (a == "--ignore-sigterm") ignore_term = true;
+    else if (a == "--spawn-grandchild") grandchild = true;
+    else if (a == "--pid-file") pid_file = next();
+    else {
+      std::fprintf(stderr, "fake_worker: unknown argument %s\n", a.c_str());
+      return 2;
+    }
+  }
+  signal(SIGTERM, ignore_term ? SIG_IGN : on_term);
+  if (pid_file) {
+    if (FILE* f = std::fopen(pid_file, "a")) {
+      std::fprintf(f, "%d\n", static_cast<int>(getpid()));
+      std::fclose(f);
+    }
+  }
+  if (grandchild && fork() == 0) {
+    signal(SIGTERM, SIG_IGN);  // only the group SIGKILL removes it
+    for (;;) pause();
+  }
+  const char* name = std::getenv("WORKER_NAME");
+  write_all(1, std::string("fake_worker ") + (name ? name : "?") + " up pid " +
+                   std::to_string(getpid()) + "\n");
+  if (flood > 0) {
+    std::string out, err;
+    for (long n = 0; n < flood; ++n) {
+      std::string line = "seq " + std::to_string(n);
+      if (line_bytes > static_cast<long>(line.size()) + 1) {  // pad to exactly line_bytes
+        line += ' ';
+        line.append(static_cast<std::size_t>(line_bytes) - line.size(), 'x');
+      }
+      out += "out " + line + "\n";
+      err += "err " + line + "\n";
+      if (out.size() > 60000) {
+        write_all(1, out);
+        write_all(2, err);
+        out.clear();
+        err.clear();
+      }
+    }
+    write_all(1, out);
+    write_all(2, err);
+    write_all(1, "flood done\n");
+  }
+  if (long_line > 0) {
+    write_all(1, "L" + std::string(static_cast<std::size_t>(long_line) - 1, 'y') + "\n");
+  }
+  if (invalid_utf8) {
+    write_all(1, std::string("bad \xff\xfe utf8 \xc3\xa9 ok\n"));
+  }
+  if (partial) {
+    write_all(1, partial);
+    return 0;
+  }
+  if (exit_code >= 0) {
+    usleep(static_cast<useconds_t>(run_ms * 1000));
+    return exit_code;
+  }
+  while (!g_term) {
+    pause();
+  }
+  write_all(1, "fake_worker got SIGTERM\n");
+  return 0;
+}

@@ -1,0 +1,62 @@
+// ManagerProcess: runs the real socialai-manager binary for system tests, with its config in
+// a temp dir, its aggregated log in a file, and small HTTP helpers.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace socialai::testing {
+
+int free_port();
+std::string make_temp_dir();
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+// Runs a command to completion, capturing stdout and stderr.
+CommandResult run_command(const std::vector<std::string>& argv);
+
+class ManagerProcess {
+ public:
+  // Writes `config_json` to <dir>/config.json and starts the manager on it.
+  ManagerProcess(const std::string& config_json, const std::string& dir);
+  ~ManagerProcess();  // SIGKILLs what is left
+
+  int pid() const { return pid_; }
+  const std::string& dir() const { return dir_; }
+  void rewrite_config(const std::string& config_json);
+  void signal(int sig);
+  // Waits for exit; returns the exit status or -1 on timeout (-2 killed by signal).
+  int wait_exit(std::chrono::milliseconds timeout);
+  std::string log() const;
+
+  // HTTP against http.listen (port given at construction through {{PORT}} substitution).
+  int port() const { return port_; }
+  long http(const std::string& method, const std::string& path, std::string* body = nullptr,
+            const std::vector<std::pair<std::string, std::string>>& headers = {});
+  nlohmann::json status();
+  // The worker's status object; an empty object if it is not listed (or the API is down).
+  nlohmann::json worker(const std::string& name);
+
+  bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+
+ private:
+  std::string dir_;
+  int pid_ = -1;
+  int port_ = 0;
+  bool reaped_ = false;
+};
+
+// The pids appended one per line to `file` (fake_worker --pid-file).
+std::vector<int> read_pids(const std::string& file);
+
+// True if any process is left in the process group `pgid`.
+bool group_alive(int pgid);
+bool process_alive(int pid);
+
+}  // namespace socialai::testing

@@ -1,0 +1,103 @@
+// Config: ${VAR} expansion, strict keys, typed values, redaction.
+#include "common/config.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace socialai {
+namespace {
+
+EnvLookup env(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& k) -> std::optional<std::string> {
+    const auto it = vars.find(k);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(ExpandEnv, VariablesAndDefaults) {
+  const auto e = env({{"A", "1"}, {"EMPTY", ""}});
+  EXPECT_EQ(expand_env("x${A}y", e), "x1y");
+  EXPECT_EQ(expand_env("${MISSING}", e), "");
+  EXPECT_EQ(expand_env("${MISSING:-dflt}", e), "dflt");
+  EXPECT_EQ(expand_env("${EMPTY:-dflt}", e), "dflt");
+  EXPECT_EQ(expand_env("${A:-dflt}", e), "1");
+  EXPECT_EQ(expand_env("${MISSING:-${A}}", e), "1");
+  EXPECT_EQ(expand_env("cost $$5 $x", e), "cost $5 $x");
+  EXPECT_THROW(expand_env("${A", e), std::invalid_argument);
+}
+
+TEST(Config, ParsesTypedSections) {
+  const auto c = parse_config(R"({
+    "database": {"url": "${DB:-postgresql:///x}", "migrate_on_start": false},
+    "http": {"listen": "127.0.0.1:4201", "admin_token": "${TOKEN}"},
+    "healdec": {"max_restarts": 2, "restart_delay_ms": 10},
+    "workers": {
+      "search": {"interval_ms": 500, "batch_size": 7, "max_restarts": 9},
+      "custom": {"path": "/bin/true", "args": ["-x"], "env": {"K": "v"}, "settings": {"a": [1]},
+                 "enabled": "${ON:-false}"}
+    }})",
+                              "c.json", env({{"TOKEN", "s3cret"}}));
+  EXPECT_EQ(c.database.url, "postgresql:///x");
+  EXPECT_FALSE(c.database.migrate_on_start);
+  EXPECT_EQ(c.http.admin_token, "s3cret");
+  ASSERT_EQ(c.workers.size(), 2u);
+  const auto* s = c.find_worker("search");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(s->settings.at("batch_size"), "7");
+  EXPECT_EQ(s->healdec.max_restarts, 9);
+  EXPECT_EQ(s->healdec.restart_delay, std::chrono::milliseconds(10));  // inherited
+  EXPECT_EQ(s->path, "socialai-worker-search");
+  const auto* custom = c.find_worker("custom");
+  EXPECT_FALSE(custom->enabled);
+  EXPECT_EQ(custom->args, std::vector<std::string>{"-x"});
+  EXPECT_EQ(custom->env.at("K"), "v");
+  EXPECT_EQ(custom->settings.at("a"), "[1]");
+}
+
+void expect_error(const std::string& json, const std::string& path, const std::string& reason) {
+  try {
+    parse_config(json, "bad.json", env({}));
+    FAIL() << "no ConfigError for " << json;
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.file(), "bad.json");
+    EXPECT_EQ(e.json_path(), path);
+    EXPECT_NE(e.reason().find(reason), std::string::npos) << e.reason();
+  }
+}
+
+TEST(Config, ErrorsNameTheKey) {
+  expect_error(R"({"databse": {}})", "databse", "unknown key");
+  expect_error(R"({"workers": {"farcaster": {"hub_ur": "x"}}})", "workers.farcaster.hub_ur",
+               "unknown key");
+  expect_error(R"({"workers": {"search": {"interval_ms": "soon"}}})", "workers.search.interval_ms",
+               "integer");
+  expect_error(R"({"workers": {"search": {"interval_ms": 1}}})", "workers.search.interval_ms",
+               "between");
+  expect_error(R"({"healdec": {"max_restarts": -1}})", "healdec.max_restarts", "between");
+  expect_error(R"({"log": {"format": "xml"}})", "log.format", "text");
+  expect_error(R"({"http": {"listen": "nowhere"}})", "http.listen", "HOST:PORT");
+  expect_error(R"({"workers": [1]})", "workers", "object");
+  expect_error(R"({"workers": {)", "", "invalid JSON");
+  expect_error(R"({"workers": {"x": {"args": "no"}}})", "workers.x.args", "array");
+}
+
+TEST(Config, RedactsSecrets) {
+  const auto c = parse_config(R"({
+    "database": {"url": "postgresql://u:pw@db/x"},
+    "http": {"admin_token": "tok"},
+    "workers": {"ethereum": {"rpc_url": "https://eth.example/v2/abcdefghijklmnopqrstuvwxyz123",
+                             "env": {"API_KEY": "k"}},
+                "ai": {"base_url": "https://api.example/v1?key=zzz"}}})",
+                              "c.json", env({}));
+  const std::string out = redacted_config_json(c);
+  for (const char* secret : {"pw@", "\"tok\"", "abcdefghijklmnopqrstuvwxyz123", "\"k\"", "zzz"}) {
+    EXPECT_EQ(out.find(secret), std::string::npos) << secret << " in " << out;
+  }
+  EXPECT_NE(out.find("eth.example"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace socialai
