@@ -16,7 +16,8 @@
 
 namespace socialai {
 
-using nlohmann::json;
+// ordered_json keeps the file's key order, so workers are listed as the operator wrote them.
+using json = nlohmann::ordered_json;
 
 ConfigError::ConfigError(std::string file, std::string json_path, std::string reason)
     : std::runtime_error(file + ": " + (json_path.empty() ? std::string("(root)") : json_path) +

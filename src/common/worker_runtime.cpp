@@ -275,9 +275,11 @@ class Runtime final : public WorkerContext {
     if (error) {
       spdlog::error("cycle failed after {:.0f} ms: {} (items ok={} failed={})", ms, *error,
                     items_ok_, items_failed_);
-    } else {
+    } else if (items_ok_ + items_failed_ > 0) {
       spdlog::info("cycle done in {:.0f} ms: items ok={} failed={}", ms, items_ok_,
                    items_failed_);
+    } else {
+      spdlog::debug("cycle done in {:.0f} ms: nothing to do", ms);
     }
     state_ = "running";
     heartbeat();
@@ -439,6 +441,7 @@ int run_worker(int argc, char** argv, const WorkerFactory& factory,
   Runtime rt(name, std::move(config), *worker);
   try {
     if (!flags.extra.empty()) {
+      spdlog::set_level(spdlog::level::warn);  // a developer command: only its own output
       if (!rt.ensure_connected(5)) {
         return 1;
       }

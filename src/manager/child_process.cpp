@@ -72,7 +72,9 @@ struct ChildProcess::Impl {
   std::optional<bp::process> proc;
   int pid = -1;
   bool exited = false;
-  std::vector<char> out_buf = std::vector<char>(kReadChunk), err_buf = std::vector<char>(kReadChunk);
+  // Not zero-filled: untouched pages cost nothing until a read fills them (a restart must not
+  // pay for clearing half a megabyte).
+  std::unique_ptr<char[]> out_buf{new char[kReadChunk]}, err_buf{new char[kReadChunk]};
   LineSplitter out_split, err_split;
   std::vector<Line> lines;
   LinesFn on_lines;
@@ -127,13 +129,13 @@ void ChildProcess::start() {
       Impl& m = *self->impl_;
       auto& pipe = stream == Stream::kStdout ? m.out : m.err;
       auto& buf = stream == Stream::kStdout ? m.out_buf : m.err_buf;
-      pipe.async_read_some(asio::buffer(buf), [self, stream](bp::error_code ec, std::size_t n) {
+      pipe.async_read_some(asio::buffer(buf.get(), kReadChunk), [self, stream](bp::error_code ec, std::size_t n) {
         Impl& mm = *self->impl_;
         auto& split = stream == Stream::kStdout ? mm.out_split : mm.err_split;
         auto& b = stream == Stream::kStdout ? mm.out_buf : mm.err_buf;
         mm.lines.clear();
         if (n > 0) {
-          split.feed(std::string_view(b.data(), n), mm.lines);
+          split.feed(std::string_view(b.get(), n), mm.lines);
         }
         if (ec) {
           split.finish(mm.lines);  // EOF (or error): flush the partial last line

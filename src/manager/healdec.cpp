@@ -69,6 +69,11 @@ HealdecAction Healdec::on_exit(TimePoint now, bool failed) {
   return {HealdecAction::kSpawnAfter, delay};
 }
 
+void Healdec::on_unstartable() {
+  state_ = WorkerState::kFatal;
+  stop_requested_ = false;
+}
+
 HealdecAction Healdec::on_delay_elapsed() {
   if (state_ != WorkerState::kBackoff) {
     return {};

@@ -39,6 +39,8 @@ class Healdec {
   // The process exited (or could not be spawned: `failed` with uptime 0). `failed` means a
   // non-zero exit status or a signal.
   HealdecAction on_exit(TimePoint now, bool failed);
+  // The executable cannot be started at all (not found): straight to kFatal, no counting.
+  void on_unstartable();
   // The restart delay elapsed (REQUIRES: state() == kBackoff).
   HealdecAction on_delay_elapsed();
   // Operator or shutdown asks to stop. Returns true if a live process must be signalled.

@@ -90,8 +90,7 @@ struct Supervisor::Impl {
       spdlog::error("{}: {} (looked beside the manager and in PATH); left in state fatal",
                     s->cfg.name, s->error);
       // Retrying cannot help until someone installs it: straight to fatal, operator restarts.
-      while (s->healdec.on_exit(Clock::now(), true).kind != HealdecAction::kGiveUp) {
-      }
+      s->healdec.on_unstartable();
       return;
     }
     SpawnSpec spec{*exe, s->cfg.args, child_env(*s), s->cfg.max_open_files, s->cfg.nice};

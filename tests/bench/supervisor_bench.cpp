@@ -2,7 +2,9 @@
 // throughput, each beside its physical reference (fork+exec of the same child; `cat` of the
 // same child's output into a file), measured in one run. Prints a Markdown table.
 // Usage: bench_supervisor [--quick]
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,6 +46,23 @@ std::uint64_t file_size(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
 
+// Blocks (no busy polling: the machine has 2 cores) until `file` holds more than `count` pids.
+bool wait_for_pids(const std::string& file, std::size_t count, std::chrono::milliseconds limit) {
+  const int in = ::inotify_init1(IN_CLOEXEC);
+  ::inotify_add_watch(in, file.c_str(), IN_MODIFY | IN_CLOSE_WRITE);
+  const auto t0 = Clock::now();
+  bool ok = false;
+  while (!(ok = read_pids(file).size() > count) && ms_since(t0) < static_cast<double>(limit.count())) {
+    pollfd p{in, POLLIN, 0};
+    if (::poll(&p, 1, 100) > 0) {
+      char buf[4096];
+      [[maybe_unused]] auto n = ::read(in, buf, sizeof buf);
+    }
+  }
+  ::close(in);
+  return ok;
+}
+
 // kill -9 -> the replacement has run its first instruction of main (it appends its pid).
 std::vector<double> restart_latencies(int kills, const std::string& dir) {
   const std::string pids = dir + "/pids";
@@ -58,12 +77,9 @@ std::vector<double> restart_latencies(int kills, const std::string& dir) {
     const auto before = read_pids(pids);
     const auto t0 = Clock::now();
     ::kill(before.back(), SIGKILL);
-    while (read_pids(pids).size() == before.size()) {
-      if (ms_since(t0) > 5000) {
-        std::cerr << "no restart within 5 s\n";
-        std::exit(1);
-      }
-      std::this_thread::sleep_for(50us);
+    if (!wait_for_pids(pids, before.size(), 5s)) {
+      std::cerr << "no restart within 5 s\n";
+      std::exit(1);
     }
     out.push_back(ms_since(t0));
     std::this_thread::sleep_for(20ms);  // let it settle, as an operator's kill would
@@ -77,6 +93,7 @@ std::vector<double> restart_latencies(int kills, const std::string& dir) {
 std::vector<double> spawn_latencies(int n, const std::string& dir) {
   std::vector<double> out;
   const std::string pids = dir + "/spawn_pids";
+  std::ofstream(pids, std::ios::app).flush();  // exists, so inotify can watch it
   for (int i = 0; i < n; ++i) {
     const auto count = read_pids(pids).size();
     const auto t0 = Clock::now();
@@ -86,9 +103,7 @@ std::vector<double> spawn_latencies(int n, const std::string& dir) {
               static_cast<char*>(nullptr));
       ::_exit(127);
     }
-    while (read_pids(pids).size() == count) {
-      std::this_thread::sleep_for(50us);
-    }
+    wait_for_pids(pids, count, 5s);
     out.push_back(ms_since(t0));
     ::waitpid(p, nullptr, 0);
   }

@@ -43,18 +43,6 @@ class TestContext : public WorkerContext {
   Config config_;
 };
 
-// pg_trgm can exist once per database; it lives in public, seen through every test schema's
-// search_path. Test processes start concurrently on a fresh database, and two unguarded
-// CREATE EXTENSION IF NOT EXISTS can collide (duplicate key in pg_extension), so create it here
-// under an advisory lock before TestSchema tries.
-void ensure_pg_trgm(const std::string& url) {
-  pqxx::connection c(url);
-  pqxx::work tx(c);
-  tx.exec("SELECT pg_advisory_xact_lock(hashtext('socialai_test_pg_trgm'))");
-  tx.exec("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public");
-  tx.commit();
-}
-
 class SearchPg : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -62,7 +50,6 @@ class SearchPg : public ::testing::Test {
     if (url == nullptr || *url == '\0') {
       GTEST_SKIP() << "SOCIALAI_TEST_DATABASE_URL not set (scripts/test.sh sets it)";
     }
-    ensure_pg_trgm(url);
     schema_.emplace();
     db_ = std::make_unique<Db>(schema_->url());
     ASSERT_TRUE(db_->connect(nullptr, 3));

@@ -17,9 +17,14 @@ TestSchema::TestSchema() {
   std::random_device rd;
   name_ = "t_" + std::to_string(rd()) + std::to_string(rd() % 1000);
   pqxx::connection c(base_url_);
-  pqxx::nontransaction tx(c);
-  tx.exec("CREATE SCHEMA " + tx.quote_name(name_));
+  pqxx::work tx(c);
+  // pg_trgm exists once per database, in public (seen through every test schema's
+  // search_path). Concurrent test processes on a fresh database would collide on an
+  // unguarded CREATE EXTENSION, hence the lock.
+  tx.exec("SELECT pg_advisory_xact_lock(hashtext('socialai_test_pg_trgm'))");
   tx.exec("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public");
+  tx.exec("CREATE SCHEMA " + tx.quote_name(name_));
+  tx.commit();
   url_ = base_url_ + (base_url_.find('?') == std::string::npos ? "?" : "&") +
          "options=-csearch_path%3D" + name_ + "%2Cpublic";
 }

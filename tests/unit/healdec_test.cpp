@@ -127,6 +127,14 @@ TEST(Healdec, UnhealthyExitCountsAsFailureEvenIfClean) {
   EXPECT_EQ(h.on_exit(TimePoint{}, false).kind, HealdecAction::kSpawnAfter);
 }
 
+TEST(Healdec, UnstartableIsFatalWithoutCountingRestarts) {
+  Healdec h(settings());
+  h.on_unstartable();
+  EXPECT_EQ(h.state(), WorkerState::kFatal);
+  EXPECT_EQ(h.restart_count(), 0);
+  EXPECT_EQ(h.on_start_requested().kind, HealdecAction::kSpawnNow);
+}
+
 TEST(Healdec, DisabledStartsDisabled) {
   Healdec h(settings(), /*enabled=*/false);
   EXPECT_EQ(h.state(), WorkerState::kDisabled);

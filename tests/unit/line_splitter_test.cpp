@@ -42,7 +42,8 @@ TEST(LineSplitter, PartialLineFlushedAtFinish) {
 TEST(LineSplitter, LongLineCutIntoMarkedPieces) {
   LineSplitter s(10);
   std::vector<Line> out;
-  s.feed(std::string(25, 'x') + "\nok\n", out);
+  const std::string data = std::string(25, 'x') + "\nok\n";  // views point into it
+  s.feed(data, out);
   ASSERT_EQ(out.size(), 4u);
   EXPECT_EQ(out[0].text.size(), 10u);
   EXPECT_EQ(out[0].piece, 1u);
