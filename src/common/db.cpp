@@ -56,6 +56,10 @@ bool Db::connect(const SleepFn& sleep_fn, unsigned max_attempts) {
   for (unsigned attempt = 0;; ++attempt) {
     try {
       conn_ = std::make_unique<pqxx::connection>(url_);
+      if (!application_name_.empty()) {
+        pqxx::nontransaction tx(*conn_);
+        tx.exec_params("SELECT set_config('application_name', $1, false)", application_name_);
+      }
       for (const auto& ch : channels_) {
         receivers_.push_back(std::make_unique<Receiver>(*conn_, ch, &pending_));
       }

@@ -36,6 +36,9 @@ class Db {
   // Connects, retrying with capped, jittered backoff. Gives up (returns false) when sleep_fn
   // says stop or after max_attempts (0 = unlimited). Logs each failure without the password.
   bool connect(const SleepFn& sleep_fn, unsigned max_attempts = 0);
+  // Sets application_name on every (re)connection, so operators can find the session in
+  // pg_stat_activity. Call before connect().
+  void set_application_name(std::string name) { application_name_ = std::move(name); }
   bool connected() const;
   void disconnect() noexcept;
 
@@ -81,6 +84,7 @@ class Db {
   void account(std::chrono::steady_clock::time_point t0);
 
   std::string url_;
+  std::string application_name_;
   BackoffPolicy backoff_;
   std::unique_ptr<pqxx::connection> conn_;
   std::vector<std::string> channels_;

@@ -128,6 +128,7 @@ class Runtime final : public WorkerContext {
         db_(config_.database.url),
         host_(hostname()),
         pid_(static_cast<int>(::getpid())) {
+    db_.set_application_name("socialai-worker-" + name_);
     if (const auto* wc = config_.find_worker(name_)) {
       file_settings_ = wc->settings;
       interval_ = wc->interval;

@@ -477,6 +477,18 @@ TEST_F(ManagerWithDb, FlagFlippedInSqlStopsAndResumesWorkerWithinASecond) {
   std::cout << "flag off->idle " << std::chrono::duration<double, std::milli>(stop_latency).count()
             << " ms, on->cycle " << std::chrono::duration<double, std::milli>(resume_latency).count()
             << " ms\n";
+  // The database goes away under the worker (its session is terminated): it reconnects with
+  // backoff and keeps acting on flags.
+  query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE application_name = 'socialai-worker-search' AND datname = current_database()");
+  ASSERT_TRUE(m.wait_until(
+      [&] { return m.log().find("database connection lost") != std::string::npos; }, 5s))
+      << m.log();
+  query("UPDATE feature_flags SET enabled = false WHERE flag_name = 'search_enabled'");
+  ASSERT_TRUE(m.wait_until([&] { return heartbeat_state() == "disabled"; }, 5s)) << m.log();
+  query("UPDATE feature_flags SET enabled = true WHERE flag_name = 'search_enabled'");
+  ASSERT_TRUE(m.wait_until([&] { return heartbeat_state() == "running"; }, 5s)) << m.log();
+  EXPECT_EQ(m.worker("search")["restartCount"], 0);  // reconnected, not restarted
   // The status API reflects the database.
   ASSERT_TRUE(m.wait_until([&] { return !m.worker("search")["lastRun"].is_null(); }, 5s));
   ASSERT_TRUE(m.wait_until([&] { return m.worker("search")["lastSuccess"].is_string(); }, 5s))
@@ -486,6 +498,28 @@ TEST_F(ManagerWithDb, FlagFlippedInSqlStopsAndResumesWorkerWithinASecond) {
   m.signal(SIGTERM);
   EXPECT_EQ(m.wait_exit(15s), 0);
   EXPECT_EQ(heartbeat_state(), "stopped");
+}
+
+TEST_F(ManagerWithDb, MigrateAndOnceExitCodes) {
+  const std::string good = dir_ + "/good.json", dead = dir_ + "/dead.json";
+  std::ofstream(good) << "{" << db_section() << "\"workers\": {\"search\": {}}}";
+  std::ofstream(dead) << R"({"database": {"url": "postgresql://postgres@127.0.0.1:1/x?connect_timeout=1"},
+                             "workers": {"search": {}}})";
+  auto r = run_command({SOCIALAI_MANAGER_BIN, "--migrate", "--config", good});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("applied migration 002_search"), std::string::npos) << r.out;
+  r = run_command({SOCIALAI_MANAGER_BIN, "--migrate", "--config", good});
+  EXPECT_NE(r.out.find("0 applied"), std::string::npos) << r.out;  // idempotent
+  r = run_command({SOCIALAI_SEARCH_WORKER_BIN, "--once", "--config", good});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = run_command({SOCIALAI_SEARCH_WORKER_BIN, "--once", "--config", dead});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("unavailable"), std::string::npos) << r.err;
+  r = run_command({SOCIALAI_SEARCH_WORKER_BIN, "--version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out.rfind("socialai-worker-search ", 0), 0u) << r.out;
+  r = run_command({SOCIALAI_SEARCH_WORKER_BIN, "--bogus"});
+  EXPECT_EQ(r.exit_code, 2);
 }
 
 TEST_F(ManagerWithDb, StaleHeartbeatRestartsLiveWorker) {
