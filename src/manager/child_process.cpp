@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@ constexpr int kPipeCapacity = 1024 * 1024;
 // Runs in the forked child before exec.
 struct ChildSetup {
   std::optional<std::int64_t> max_open_files, nice;
+  pid_t parent = ::getpid();  // evaluated in the manager, before the fork
 
   template <typename Launcher>
   bp::error_code on_exec_setup(Launcher&, const bp::filesystem::path&, const char* const*) {
@@ -42,6 +44,11 @@ struct ChildSetup {
     // can signal the worker together with anything it started.
     if (::setpgid(0, 0) != 0) {
       return {errno, bp::system_category()};
+    }
+    // If the manager dies, even by SIGKILL, its workers go with it: no orphan keeps syncing
+    // beside the replacement that systemd starts.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) {
+      return {ECHILD, bp::system_category()};
     }
     // Undo what the manager changed for itself: ignored SIGPIPE and blocked signals are
     // inherited across exec.

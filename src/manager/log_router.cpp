@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -17,7 +18,7 @@ namespace {
 
 // Back-pressure bound: past this, producers wait for the writer (children then block on
 // their pipes; nothing is dropped).
-constexpr std::size_t kMaxPending = 32 * 1024 * 1024;
+constexpr std::size_t kMaxPending = 1024 * 1024;
 
 std::string now_iso() {
   std::string out;
@@ -117,20 +118,19 @@ LogRouter::~LogRouter() {
   }
 }
 
-void LogRouter::format_line(std::string& out, const std::string& worker, Stream stream,
-                            const Line& line, std::string_view ts) {
+void LogRouter::format_line(std::string& out, const std::string& prefix,
+                            const std::string& worker, Stream stream, const Line& line,
+                            std::string_view ts) const {
   if (format_ == LogFormat::kText) {
-    out += '[';
-    out += worker;
-    out += "] ";
+    out.append(prefix);
     if (line.piece > 1) {
-      out += "[...] ";
+      out.append("[...] ");
     }
     append_text_escaped(out, line.text);
     if (line.continued) {
-      out += " [...]";
+      out.append(" [...]");
     }
-    out += '\n';
+    out.push_back('\n');
     return;
   }
   // JSON: the child's own fields when it wrote a JSON object, else "msg".
@@ -172,45 +172,70 @@ void LogRouter::format_line(std::string& out, const std::string& worker, Stream 
   out += "}\n";
 }
 
-void LogRouter::remember(Ring& ring, std::string_view text) {
-  if (ring.lines.empty()) {
-    ring.lines.resize(kRingLines);
-  }
-  ring.lines[ring.next].assign(text.data(), text.size());
-  ring.next = (ring.next + 1) % kRingLines;
-  ring.size = std::min(ring.size + 1, kRingLines);
-}
-
-void LogRouter::wait_for_room(std::unique_lock<std::mutex>& lock) {
-  cv_room_.wait(lock, [this] { return pending_.size() < kMaxPending || done_; });
-}
-
 void LogRouter::write_lines(const std::string& worker, Stream stream,
                             const std::vector<Line>& lines) {
   if (lines.empty()) {
     return;
   }
+  // Format outside the lock: only the queueing below is shared with the writer thread.
+  ChunkPtr chunk = take_chunk();
   const std::string ts = format_ == LogFormat::kJson ? now_iso() : std::string();
-  std::unique_lock<std::mutex> lock(mu_);
-  wait_for_room(lock);
-  const std::size_t before = pending_.size();
-  Ring& ring = rings_[worker];
-  // Only the last kRingLines of a batch can survive in the ring.
-  const std::size_t ring_from = lines.size() > kRingLines ? lines.size() - kRingLines : 0;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::size_t start = pending_.size();
-    format_line(pending_, worker, stream, lines[i], ts);
-    if (i >= ring_from) {
-      std::string_view f(pending_.data() + start, pending_.size() - start - 1);
-      remember(ring, f);
-    }
+  const std::string prefix = "[" + worker + "] ";
+  std::size_t estimate = 0;
+  for (const auto& l : lines) {
+    estimate += l.text.size() + prefix.size() + 8;
   }
+  chunk->text.reserve(format_ == LogFormat::kText ? estimate : estimate * 2);
+  for (const auto& l : lines) {
+    format_line(chunk->text, prefix, worker, stream, l, ts);
+  }
+  chunk->lines = lines.size();
+  const std::size_t bytes = chunk->text.size();
+  ChunkPtr shared = std::move(chunk);
+
+  std::unique_lock<std::mutex> lock(mu_);
+  // Back-pressure: a small queue keeps the bytes in cache between formatting and write(2).
+  cv_room_.wait(lock, [this] { return pending_bytes_ < kMaxPending || done_; });
+  pending_.push_back(shared);
+  pending_bytes_ += bytes;
+  accepted_ += bytes;
+  Ring& ring = rings_[worker];
+  ring.chunks.push_back(shared);
+  ring.lines += shared->lines;
+  while (ring.chunks.size() > 1 && ring.lines - ring.chunks.front()->lines >= kRingLines) {
+    ring.lines -= ring.chunks.front()->lines;
+    recycle(ring.chunks.front());
+    ring.chunks.pop_front();
+  }
+
   auto& st = stats_[worker];
   st.lines += lines.size();
-  st.bytes += pending_.size() - before;
-  accepted_ += pending_.size() - before;
+  st.bytes += bytes;
   lock.unlock();
   cv_data_.notify_one();
+}
+
+LogRouter::ChunkPtr LogRouter::take_chunk() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!free_.empty()) {
+      ChunkPtr c = std::move(free_.back());
+      free_.pop_back();
+      return c;
+    }
+  }
+  return std::make_shared<Chunk>();
+}
+
+void LogRouter::recycle(ChunkPtr& chunk) {
+  constexpr std::size_t kMaxFree = 32;
+  // use_count() only grows under mu_ (recent() copies under it), so 1 here means ours alone.
+  if (chunk.use_count() == 1 && free_.size() < kMaxFree && chunk->text.capacity() <= (1u << 20)) {
+    chunk->text.clear();
+    chunk->lines = 0;
+    free_.push_back(std::move(chunk));
+  }
+  chunk.reset();
 }
 
 void LogRouter::write_manager(std::string_view level, std::string_view msg) {
@@ -234,18 +259,33 @@ void LogRouter::write_manager(std::string_view level, std::string_view msg) {
 }
 
 std::vector<std::string> LogRouter::recent(const std::string& worker, std::size_t n) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ChunkPtr> chunks;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto it = rings_.find(worker);
+    if (it == rings_.end()) {
+      return {};
+    }
+    chunks.assign(it->second.chunks.begin(), it->second.chunks.end());
+  }
+  // Newest first, then reversed: split only as much as asked for.
   std::vector<std::string> out;
-  const auto it = rings_.find(worker);
-  if (it == rings_.end()) {
-    return out;
+  n = std::min(n, kRingLines);
+  for (auto c = chunks.rbegin(); c != chunks.rend() && out.size() < n; ++c) {
+    std::string_view text = (*c)->text;
+    if (!text.empty() && text.back() == '\n') {
+      text.remove_suffix(1);
+    }
+    while (out.size() < n) {
+      const auto nl = text.rfind('\n');
+      out.emplace_back(nl == std::string_view::npos ? text : text.substr(nl + 1));
+      if (nl == std::string_view::npos) {
+        break;
+      }
+      text = text.substr(0, nl);
+    }
   }
-  const Ring& r = it->second;
-  n = std::min(n, r.size);
-  out.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(r.lines[(r.next + kRingLines - n + i) % kRingLines]);
-  }
+  std::reverse(out.begin(), out.end());
   return out;
 }
 
@@ -330,21 +370,29 @@ void LogRouter::write_file(const std::string& data) {
 }
 
 void LogRouter::writer_loop() {
-  std::string batch;
+  std::vector<ChunkPtr> batch;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_data_.wait(lock, [this] { return !pending_.empty() || done_; });
     if (pending_.empty() && done_) {
       return;
     }
-    batch.clear();
-    batch.swap(pending_);
+    batch.assign(pending_.begin(), pending_.end());
+    pending_.clear();
+    const std::size_t bytes = pending_bytes_;
+    pending_bytes_ = 0;
     lock.unlock();
     cv_room_.notify_all();
-    write_all(out_fd_, batch);
-    write_file(batch);
+    for (const auto& c : batch) {
+      write_all(out_fd_, c->text);
+      write_file(c->text);
+    }
     lock.lock();
-    written_ += batch.size();
+    for (auto& c : batch) {
+      recycle(c);
+    }
+    batch.clear();
+    written_ += bytes;
     cv_flushed_.notify_all();
   }
 }

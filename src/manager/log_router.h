@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -54,14 +55,23 @@ class LogRouter {
   void flush();
 
  private:
-  struct Ring {
-    std::vector<std::string> lines;  // kRingLines slots, reused (no allocation once warm)
-    std::size_t next = 0, size = 0;
+  // A batch of formatted, whole lines. Immutable once queued: the writer thread writes it and
+  // the worker's ring keeps it for recent(), sharing the same bytes (no copy per line).
+  struct Chunk {
+    std::string text;
+    std::size_t lines = 0;
   };
-  void format_line(std::string& out, const std::string& worker, Stream stream,
-                   const Line& line, std::string_view ts);
-  void remember(Ring& ring, std::string_view text);
-  void wait_for_room(std::unique_lock<std::mutex>& lock);
+  using ChunkPtr = std::shared_ptr<Chunk>;
+  struct Ring {
+    std::deque<ChunkPtr> chunks;  // newest last; together at least kRingLines lines if seen
+    std::size_t lines = 0;
+  };
+  // Chunk memory is recycled (a fresh 300 KB buffer per read costs page faults and cache
+  // misses): a chunk nobody else references goes back to free_. REQUIRES: mu_ held.
+  void recycle(ChunkPtr& chunk);
+  ChunkPtr take_chunk();
+  void format_line(std::string& out, const std::string& prefix, const std::string& worker,
+                   Stream stream, const Line& line, std::string_view ts) const;
   void writer_loop();
   void write_all(int fd, const std::string& data);
   void write_file(const std::string& data);
@@ -75,9 +85,11 @@ class LogRouter {
 
   mutable std::mutex mu_;
   std::condition_variable cv_data_, cv_room_, cv_flushed_;
-  std::string pending_;  // formatted, whole lines not yet written
+  std::deque<ChunkPtr> pending_;  // not yet written
+  std::size_t pending_bytes_ = 0;
   std::uint64_t accepted_ = 0, written_ = 0;  // byte counts, for flush()
   bool done_ = false;
+  std::vector<ChunkPtr> free_;
   std::map<std::string, Ring> rings_;
   std::map<std::string, WorkerLogStats> stats_;
   std::thread writer_;

@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
     const std::string config_file = config.file;
 
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
-    bool stopping = false;
+    bool stopping = false, stopped = false;
     std::function<void()> wait_signal;
     wait_signal = [&] {
       signals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -205,10 +205,13 @@ int main(int argc, char** argv) {
             if (poller) {
               poller->stop();
             }
+            stopped = true;
             signals.cancel();
           });
         }
-        if (!ec) {
+        // Keep listening (a second SIGTERM while stopping is absorbed) until everything is
+        // stopped; stop_all may finish synchronously, so check before re-arming.
+        if (!stopped) {
           wait_signal();
         }
       });

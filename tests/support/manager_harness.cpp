@@ -97,9 +97,13 @@ ManagerProcess::ManagerProcess(const std::string& config_json, const std::string
 
 ManagerProcess::~ManagerProcess() {
   if (!reaped_ && pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    int st = 0;
-    ::waitpid(pid_, &st, 0);
+    // Graceful first, so the manager stops its workers; SIGKILL if it does not exit.
+    ::kill(pid_, SIGTERM);
+    if (wait_exit(std::chrono::seconds(10)) == -1) {
+      ::kill(pid_, SIGKILL);
+      int st = 0;
+      ::waitpid(pid_, &st, 0);
+    }
   }
 }
 

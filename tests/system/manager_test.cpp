@@ -194,6 +194,35 @@ TEST_F(ManagerSystem, SigtermLeavesNoProcessBehind) {
   EXPECT_NE(log.find("all workers stopped; exiting"), std::string::npos);
 }
 
+TEST_F(ManagerSystem, ExitsOnSigtermWhenNoChildIsRunning) {
+  // stop_all completes at once here; the manager must still leave its event loop.
+  ManagerProcess m(config({worker_json("done", {"--exit-code", "0"})}, "\"restart_delay_ms\": 50"),
+                   dir_);
+  ASSERT_TRUE(m.wait_until([&] { return state_of(m.worker("done")) == "stopped"; }, 5s));
+  m.signal(SIGTERM);
+  EXPECT_EQ(m.wait_exit(5s), 0) << m.log();
+}
+
+TEST_F(ManagerSystem, WorkersDieWithAKilledManager) {
+  const std::string pids = dir_ + "/pids";
+  ManagerProcess m(config({worker_json("a", {"--pid-file", pids}),
+                           worker_json("b", {"--pid-file", pids, "--ignore-sigterm"})},
+                          "\"restart_delay_ms\": 50"),
+                   dir_);
+  ASSERT_TRUE(m.wait_until([&] { return read_pids(pids).size() == 2; }, 5s));
+  m.signal(SIGKILL);
+  EXPECT_EQ(m.wait_exit(5s), -2);
+  for (int pid : read_pids(pids)) {
+    EXPECT_TRUE(m.wait_until(
+        [&] {
+          reap_orphans();  // they are re-parented to this test (a subreaper)
+          return !process_alive(pid);
+        },
+        5s))
+        << pid;
+  }
+}
+
 TEST_F(ManagerSystem, LineEdgeCases) {
   ManagerProcess m(
       config({worker_json("partial", {"--partial-line", "tail without newline"}),

@@ -1,0 +1,118 @@
+// LogRouter: formats, keeps the last lines per worker, rotates its file; output to temp files.
+#include "manager/log_router.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace socialai::manager {
+namespace {
+
+namespace fs = std::filesystem;
+
+class LogRouterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/socialai-logrouter.XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    out_ = ::open((dir_ + "/out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  }
+  void TearDown() override {
+    ::close(out_);
+    fs::remove_all(dir_);
+  }
+  std::string read(const std::string& name) const {
+    std::ifstream in(dir_ + "/" + name);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  std::string dir_;
+  int out_ = -1;
+};
+
+std::vector<Line> lines(const std::vector<std::string>& texts) {
+  std::vector<Line> out;
+  for (const auto& t : texts) out.push_back(Line{t});
+  return out;
+}
+
+TEST_F(LogRouterTest, TextPrefixesAndMarksPieces) {
+  LogRouter r(LogFormat::kText, out_, std::nullopt);
+  const std::vector<std::string> keep = {"hello", "tab\there", "ctl\x01", "bad\xff"};
+  r.write_lines("w", Stream::kStdout, lines(keep));
+  const std::string head = "aaaa", tail = "bbbb";
+  r.write_lines("w", Stream::kStderr,
+                {Line{head, 1, true, false}, Line{tail, 2, false, false}});
+  r.flush();
+  EXPECT_EQ(read("out"),
+            "[w] hello\n[w] tab\there\n[w] ctl\\x01\n[w] bad\\xff\n[w] aaaa [...]\n"
+            "[w] [...] bbbb\n");
+}
+
+TEST_F(LogRouterTest, JsonMergesChildObjects) {
+  LogRouter r(LogFormat::kJson, out_, std::nullopt);
+  const std::vector<std::string> keep = {R"({"level":"warn","msg":"m","ts":"child","n":1})",
+                                         "plain \"text\"", "{not json"};
+  r.write_lines("w", Stream::kStderr, lines(keep));
+  r.flush();
+  std::istringstream in(read("out"));
+  std::string l1, l2, l3;
+  std::getline(in, l1);
+  std::getline(in, l2);
+  std::getline(in, l3);
+  EXPECT_NE(l1.find("\"worker\":\"w\",\"stream\":\"stderr\",\"ts\":\""), std::string::npos) << l1;
+  EXPECT_NE(l1.find("\"child_ts\":\"child\""), std::string::npos) << l1;
+  EXPECT_NE(l1.find("\"n\":1"), std::string::npos) << l1;
+  EXPECT_NE(l2.find("\"msg\":\"plain \\\"text\\\"\""), std::string::npos) << l2;
+  EXPECT_NE(l3.find("\"msg\":\"{not json\""), std::string::npos) << l3;
+}
+
+TEST_F(LogRouterTest, RecentKeepsTheLastThousandLinesAcrossBatches) {
+  LogRouter r(LogFormat::kText, out_, std::nullopt);
+  std::vector<std::string> keep;
+  for (int batch = 0; batch < 30; ++batch) {
+    keep.clear();
+    for (int i = 0; i < 97; ++i) keep.push_back(std::to_string(batch * 97 + i));
+    r.write_lines("w", Stream::kStdout, lines(keep));
+  }
+  r.write_lines("other", Stream::kStdout, lines({"x"}));
+  const auto last = r.recent("w", 5000);
+  ASSERT_EQ(last.size(), LogRouter::kRingLines);
+  EXPECT_EQ(last.front(), "[w] " + std::to_string(30 * 97 - 1000));
+  EXPECT_EQ(last.back(), "[w] " + std::to_string(30 * 97 - 1));
+  const auto three = r.recent("w", 3);
+  EXPECT_EQ(three, (std::vector<std::string>{"[w] 2907", "[w] 2908", "[w] 2909"}));
+  EXPECT_TRUE(r.recent("nobody", 3).empty());
+  EXPECT_EQ(r.stats().at("w").lines, 30u * 97u);
+}
+
+TEST_F(LogRouterTest, FileRotatesOnWholeLines) {
+  LogFileOptions f{dir_ + "/agg.log", 4096, 3};
+  {
+    LogRouter r(LogFormat::kText, out_, f);
+    std::vector<std::string> keep;
+    for (int i = 0; i < 1000; ++i) keep.push_back("line " + std::to_string(i));
+    r.write_lines("w", Stream::kStdout, lines(keep));
+    r.flush();
+  }
+  ASSERT_TRUE(fs::exists(dir_ + "/agg.log.1"));
+  ASSERT_TRUE(fs::exists(dir_ + "/agg.log.2"));
+  EXPECT_FALSE(fs::exists(dir_ + "/agg.log.3"));  // max_files = 3 in all
+  for (const char* name : {"agg.log", "agg.log.1", "agg.log.2"}) {
+    const std::string text = read(name);
+    EXPECT_LE(text.size(), 4096u) << name;
+    EXPECT_EQ(text.rfind("[w] line ", 0), 0u) << name;  // starts on a line boundary
+    EXPECT_EQ(text.back(), '\n') << name;
+  }
+  EXPECT_NE(read("agg.log").find("[w] line 999\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace socialai::manager
