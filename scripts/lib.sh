@@ -9,7 +9,7 @@ BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 # Debian 12 packages the build and the tests need.
 DEB_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-filesystem1.81-dev
   libpqxx-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libgtest-dev libgmock-dev
-  postgresql-15 postgresql-contrib curl procps)
+  libsystemd-dev postgresql-15 postgresql-contrib curl procps chromium chromium-driver)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

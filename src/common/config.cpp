@@ -11,7 +11,6 @@
 #include <nlohmann/json.hpp>
 
 #include "common/dotenv.h"
-#include "common/http_client.h"
 #include "common/redact.h"
 
 namespace socialai {

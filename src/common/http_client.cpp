@@ -464,47 +464,6 @@ bool HttpClient::wait(milliseconds delay) const {
   return false;
 }
 
-std::string redact_url(std::string_view url) {
-  std::string out;
-  std::string_view rest = url;
-  // Without a valid scheme, curl reads the URL as authority-first, so we do too.
-  if (const auto sep = url.find("://"); sep != std::string_view::npos && sep > 0) {
-    const std::string_view scheme = url.substr(0, sep);
-    const bool valid = std::all_of(scheme.begin(), scheme.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '-' || c == '.';
-    });
-    if (valid) {
-      out.append(url.substr(0, sep + 3));
-      rest = url.substr(sep + 3);
-    }
-  }
-  const std::size_t authority_end = std::min(rest.find_first_of("/?#"), rest.size());
-  std::string_view authority = rest.substr(0, authority_end);
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-    authority.remove_prefix(at + 1);
-  }
-  out.append(authority);
-  rest.remove_prefix(authority_end);
-  const std::size_t path_end = std::min(rest.find_first_of("?#"), rest.size());
-  // Path segments that look like keys (20+ characters of [A-Za-z0-9_-], as in
-  // https://eth-mainnet.example/v2/<key>) are masked too.
-  std::string_view path = rest.substr(0, path_end);
-  while (!path.empty()) {
-    const std::size_t slash = path.find('/', 1);
-    const std::string_view seg = path.substr(0, slash);
-    const std::string_view name = seg.substr(seg.front() == '/' ? 1 : 0);
-    const bool keyish = name.size() >= 20 && std::all_of(name.begin(), name.end(), [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
-    });
-    out.append(keyish ? (seg.front() == '/' ? "/***" : "***") : seg);
-    path.remove_prefix(seg.size());
-  }
-  if (path_end < rest.size() && rest[path_end] == '?') {
-    out.append("?\u2026");
-  }
-  return out;
-}
-
 std::optional<milliseconds> parse_retry_after(std::string_view value,
                                               std::chrono::system_clock::time_point now) {
   value = trim(value);

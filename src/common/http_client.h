@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/backoff.h"
+#include "common/redact.h"  // redact_url: every URL in a message goes through it
 #include "socialai/version.h"
 
 namespace socialai {
@@ -112,10 +113,6 @@ class HttpClient {
   std::unique_ptr<Handle> handle_;
 };
 
-// scheme://host[:port]/path of `url`: userinfo dropped, a query replaced by "?…", fragment
-// dropped, key-looking path segments (20+ of [A-Za-z0-9_-]) replaced by "***". Safe for logs
-// and error texts.
-std::string redact_url(std::string_view url);
 
 // Parses a Retry-After value (delta-seconds or an HTTP-date) relative to `now`. Past dates give
 // zero; garbage gives nullopt.

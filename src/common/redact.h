@@ -2,8 +2,14 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace socialai {
+
+// scheme://host[:port]/path of `url`: userinfo dropped, a query replaced by "?…", fragment
+// dropped, key-looking path segments (20+ of [A-Za-z0-9_-]) replaced by "***". Safe for logs
+// and error texts.
+std::string redact_url(std::string_view url);
 
 // A database URL (postgresql://user:password@host/db or key=value form) with any password
 // replaced by "***"; the user and host stay visible.

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "manager/admin_page.h"
 #include "manager/log_router.h"
 #include "manager/supervisor.h"
 
@@ -62,9 +63,44 @@ std::optional<ApiReply> check_admin(const ApiRequest& req, const std::string& ad
   return std::nullopt;
 }
 
-ApiHandler make_api_handler(Supervisor& sup, LogRouter& log) {
-  return [&sup, &log](const ApiRequest& req) -> ApiReply {
+ApiHandler make_api_handler(Supervisor& sup, LogRouter& log, ApiHooks hooks) {
+  auto requests = std::make_shared<std::uint64_t>(0);
+  return [&sup, &log, hooks = std::move(hooks), requests](const ApiRequest& req) -> ApiReply {
+    ++*requests;
     const auto parts = split_path(req.path);
+    if (req.path == "/workers" || req.path == "/workers/") {
+      if (req.method != "GET") {
+        return json_error(405, "use GET");
+      }
+      ApiReply r;
+      r.content_type = "text/html; charset=utf-8";
+      r.body = std::string(admin_page_html());
+      return r;
+    }
+    if (req.path == "/metrics") {
+      if (req.method != "GET") {
+        return json_error(405, "use GET");
+      }
+      ManagerMetrics mm = hooks.manager_metrics ? hooks.manager_metrics() : ManagerMetrics{};
+      mm.http_requests = *requests;
+      ApiReply r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = render_metrics(sup.status(), log.stats(), mm);
+      return r;
+    }
+    if (req.path == "/api/reload") {
+      if (req.method != "POST") {
+        return json_error(405, "use POST");
+      }
+      if (auto denied = check_admin(req, sup.config().http.admin_token)) {
+        return *denied;
+      }
+      const std::string error = hooks.reload ? hooks.reload() : "reload not available";
+      if (!error.empty()) {
+        return json_error(400, error);
+      }
+      return ok_json("{\"reloaded\":true}");
+    }
     if (req.path == "/healthz") {
       if (req.method != "GET" && req.method != "HEAD") {
         return json_error(405, "use GET");

@@ -2,17 +2,26 @@
 // Runs on the io_context's thread.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "manager/http_api.h"
+#include "manager/metrics.h"
 
 namespace socialai::manager {
 
 class Supervisor;
 class LogRouter;
 
-ApiHandler make_api_handler(Supervisor& supervisor, LogRouter& log);
+// What the routes need from main: the config reload shared with SIGHUP, and manager-level
+// figures for /metrics.
+struct ApiHooks {
+  std::function<std::string()> reload;  // "" when applied, else why it was rejected
+  std::function<ManagerMetrics()> manager_metrics;
+};
+
+ApiHandler make_api_handler(Supervisor& supervisor, LogRouter& log, ApiHooks hooks);
 
 // Token check for mutating routes: nullopt when allowed, else the error reply (401/403).
 // Without a configured token, mutations are allowed only on a loopback listener from a

@@ -42,14 +42,31 @@ SELECT w.name,
            ORDER BY r.started_at DESC LIMIT 1) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
   coalesce(s.ok, 0), coalesce(s.failed, 0), coalesce(s.ok10, 0),
   extract(epoch FROM now() - h.beat_at)::float8, h.state, h.pid,
-  f.enabled
+  f.enabled,
+  (SELECT extract(epoch FROM r.finished_at)::float8 FROM worker_runs r WHERE r.worker = w.name
+     AND r.error IS NULL AND r.finished_at IS NOT NULL ORDER BY r.started_at DESC LIMIT 1),
+  (SELECT extract(epoch FROM r.finished_at - r.started_at)::float8 FROM worker_runs r
+     WHERE r.worker = w.name AND r.finished_at IS NOT NULL ORDER BY r.started_at DESC LIMIT 1),
+  coalesce(s.queries, 0), coalesce(s.ms, 0)
 FROM unnest($1::text[]) AS w(name)
 LEFT JOIN LATERAL (
   SELECT sum(items_ok) AS ok, sum(items_failed) AS failed,
-         sum(items_ok) FILTER (WHERE started_at > now() - interval '10 minutes') AS ok10
+         sum(items_ok) FILTER (WHERE started_at > now() - interval '10 minutes') AS ok10,
+         sum(db_queries) AS queries, sum(db_ms) AS ms
   FROM worker_runs WHERE worker = w.name AND started_at > now() - interval '1 hour') s ON true
 LEFT JOIN worker_heartbeats h ON h.worker = w.name AND h.host = $2
 LEFT JOIN feature_flags f ON f.flag_name = w.name || '_enabled'
+)sql";
+
+// The newest few item errors per worker (the admin console shows them).
+constexpr const char* kErrorsQuery = R"sql(
+SELECT worker, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), item_ref, error
+FROM (SELECT worker, created_at, item_ref, error,
+             row_number() OVER (PARTITION BY worker ORDER BY created_at DESC, id DESC) AS n
+      FROM worker_errors
+      WHERE worker = ANY($1::text[]) AND created_at > now() - interval '1 day') e
+WHERE n <= 5
+ORDER BY worker, created_at DESC
 )sql";
 
 std::string host_name() {
@@ -127,7 +144,16 @@ void DbPoller::run() {
         if (!row[7].is_null()) info.heartbeat_state = row[7].as<std::string>();
         if (!row[8].is_null()) info.heartbeat_pid = row[8].as<int>();
         if (!row[9].is_null()) info.flag_enabled = row[9].as<bool>();
+        if (!row[10].is_null()) info.last_success_unix = row[10].as<double>();
+        if (!row[11].is_null()) info.last_cycle_seconds = row[11].as<double>();
+        info.db_queries_hour = row[12].as<std::int64_t>();
+        info.db_ms_hour = row[13].as<double>();
         snap.workers[row[0].as<std::string>()] = std::move(info);
+      }
+      for (const auto& row : tx.exec_params(kErrorsQuery, pg_text_array(workers))) {
+        snap.workers[row[0].as<std::string>()].recent_errors.push_back(
+            ErrorEntry{row[1].as<std::string>(), row[2].as<std::string>(),
+                       row[3].as<std::string>()});
       }
       snap.ok = true;
       failures = 0;

@@ -336,8 +336,18 @@ void LogRouter::rotate() {
 }
 
 void LogRouter::write_file(const std::string& data) {
-  if (file_fd_ < 0) {
+  if (!file_opts_) {
     return;
+  }
+  if (reopen_.exchange(false) || file_fd_ < 0) {
+    if (file_fd_ >= 0) {
+      ::close(file_fd_);
+    }
+    file_fd_ = ::open(file_opts_->path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    file_size_ = file_fd_ < 0 ? 0 : static_cast<std::uint64_t>(::lseek(file_fd_, 0, SEEK_END));
+  }
+  if (file_fd_ < 0) {
+    return;  // cannot (re)open: stdout still gets every line; retried at the next batch
   }
   // Rotate only between whole lines: cut the batch at the last newline that fits.
   std::size_t off = 0;
@@ -369,13 +379,27 @@ void LogRouter::write_file(const std::string& data) {
   }
 }
 
+void LogRouter::reopen_file() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reopen_.store(true);
+  }
+  cv_data_.notify_one();
+}
+
 void LogRouter::writer_loop() {
   std::vector<ChunkPtr> batch;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_data_.wait(lock, [this] { return !pending_.empty() || done_; });
+    cv_data_.wait(lock, [this] { return !pending_.empty() || done_ || reopen_.load(); });
     if (pending_.empty() && done_) {
       return;
+    }
+    if (pending_.empty()) {  // only a reopen request: do it now, not at the next line
+      lock.unlock();
+      write_file(std::string());
+      lock.lock();
+      continue;
     }
     batch.assign(pending_.begin(), pending_.end());
     pending_.clear();

@@ -3,6 +3,7 @@
 // thread that writes stdout and the optional size-rotated file. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -51,6 +52,10 @@ class LogRouter {
   std::vector<std::string> recent(const std::string& worker, std::size_t n) const;
   std::map<std::string, WorkerLogStats> stats() const;
 
+  // Reopens log.file by name before the next write (SIGUSR1, after an external logrotate
+  // renamed it). Any thread.
+  void reopen_file();
+
   // Blocks until everything accepted so far is written.
   void flush();
 
@@ -81,6 +86,7 @@ class LogRouter {
   const int out_fd_;
   std::optional<LogFileOptions> file_opts_;
   int file_fd_ = -1;
+  std::atomic<bool> reopen_{false};
   std::uint64_t file_size_ = 0;
 
   mutable std::mutex mu_;

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -21,6 +22,7 @@
 #include "manager/http_api.h"
 #include "manager/log_router.h"
 #include "manager/supervisor.h"
+#include "manager/systemd_notify.h"
 #include "socialai/version.h"
 
 namespace {
@@ -162,20 +164,72 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   try {
     boost::asio::io_context ioc(1);
+    const auto started = std::chrono::steady_clock::now();
     Supervisor sup(ioc, config, *router, self_dir());
+    SystemdNotifier systemd;
+    bool database_up = false;
     std::unique_ptr<DbPoller> poller;
     if (!config.database.url.empty()) {
       poller = std::make_unique<DbPoller>(
-          config.database.url, std::chrono::seconds(2), [&ioc, &sup](DbSnapshot snap) {
-            boost::asio::post(ioc, [&sup, s = std::move(snap)]() mutable {
+          config.database.url, std::chrono::seconds(2),
+          [&ioc, &sup, &database_up](DbSnapshot snap) {
+            boost::asio::post(ioc, [&sup, &database_up, s = std::move(snap)]() mutable {
+              database_up = s.ok;
               sup.on_db_snapshot(std::move(s));
             });
           });
     }
-    HttpApi api(ioc, config.http.listen, make_api_handler(sup, *router));
     const std::string config_file = config.file;
+    auto running_status = [&sup] {
+      std::size_t running = 0;
+      const auto rows = sup.status();
+      for (const auto& r : rows) {
+        running += r.state == "running" ? 1 : 0;
+      }
+      return std::to_string(running) + " of " + std::to_string(rows.size()) + " workers running";
+    };
+    // SIGHUP and POST /api/reload: apply the difference, or keep everything on a bad file.
+    auto reload = [&]() -> std::string {
+      try {
+        Config fresh = load_config(config_file);
+        spdlog::info("reloading {}", config_file);
+        sup.apply_config(std::move(fresh));
+        if (poller) {
+          poller->set_workers(sup.worker_names());
+          poller->poke();
+        }
+        systemd.status(running_status());
+        return {};
+      } catch (const ConfigError& e) {
+        spdlog::error("new configuration rejected, keeping the running one: {}", e.what());
+        return std::string("configuration rejected: ") + e.what();
+      }
+    };
+    ApiHooks hooks;
+    hooks.reload = reload;
+    hooks.manager_metrics = [&] {
+      ManagerMetrics m;
+      m.uptime_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      m.database_up = database_up;
+      return m;
+    };
+    HttpApi api(ioc, config.http.listen, make_api_handler(sup, *router, std::move(hooks)));
+
+    // The watchdog is fed from the event loop, so a loop that hangs stops feeding it.
+    boost::asio::steady_timer watchdog(ioc);
+    std::function<void()> feed_watchdog = [&] {
+      systemd.watchdog();
+      watchdog.expires_after(*systemd.watchdog_interval());
+      watchdog.async_wait([&](const boost::system::error_code& ec) {
+        if (!ec) {
+          feed_watchdog();
+        }
+      });
+    };
 
     boost::asio::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
+    signals.add(SIGUSR1);
     bool stopping = false, stopped = false;
     std::function<void()> wait_signal;
     wait_signal = [&] {
@@ -184,22 +238,18 @@ int main(int argc, char** argv) {
           return;
         }
         if (sig == SIGHUP) {
-          try {
-            Config fresh = load_config(config_file);
-            spdlog::info("SIGHUP: reloading {}", config_file);
-            sup.apply_config(std::move(fresh));
-            if (poller) {
-              poller->set_workers(sup.worker_names());
-              poller->poke();
-            }
-          } catch (const ConfigError& e) {
-            spdlog::error("SIGHUP: new configuration rejected, keeping the running one: {}",
-                          e.what());
-          }
+          spdlog::info("SIGHUP received");
+          reload();
+        } else if (sig == SIGUSR1) {
+          router->reopen_file();
+          spdlog::info("SIGUSR1: reopened the log file");
         } else if (!stopping) {
           stopping = true;
           spdlog::info("received {}; stopping all workers", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+          systemd.stopping();
+          systemd.status("stopping workers");
           api.stop();
+          watchdog.cancel();
           sup.stop_all([&] {
             spdlog::info("all workers stopped; exiting");
             if (poller) {
@@ -223,6 +273,11 @@ int main(int argc, char** argv) {
       poller->start(sup.worker_names());
     }
     spdlog::info("listening on http://{}", config.http.listen);
+    systemd.ready();
+    systemd.status(running_status());
+    if (systemd.watchdog_interval()) {
+      feed_watchdog();
+    }
     ioc.run();
   } catch (const std::exception& e) {
     spdlog::critical("fatal: {}", e.what());

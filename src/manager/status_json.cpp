@@ -10,6 +10,13 @@ template <typename T>
 nlohmann::json opt(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
+nlohmann::json errors(const std::vector<ErrorEntry>& list) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : list) {
+    out.push_back({{"at", e.at}, {"itemRef", e.item_ref}, {"error", e.error}});
+  }
+  return out;
+}
 }  // namespace
 
 std::string status_to_json(const std::vector<WorkerStatus>& rows) {
@@ -31,7 +38,8 @@ std::string status_to_json(const std::vector<WorkerStatus>& rows) {
                    {"error", opt(s.error)},
                    {"cpuSeconds", opt(s.cpu_seconds)},
                    {"rssBytes", opt(s.rss_bytes)},
-                   {"heartbeatState", opt(s.heartbeat_state)}});
+                   {"heartbeatState", opt(s.heartbeat_state)},
+                   {"recentErrors", errors(s.recent_errors)}});
   }
   return arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

@@ -65,6 +65,10 @@ struct Supervisor::Impl {
         env[kv.substr(0, eq)] = kv.substr(eq + 1);
       }
     }
+    // The notify socket is the manager's: a worker writing READY=1 to it would confuse systemd.
+    for (const char* k : {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}) {
+      env.erase(k);
+    }
     env["WORKER_NAME"] = s.cfg.name;
     if (!config.file.empty()) {
       env["SOCIALAI_CONFIG"] = std::filesystem::absolute(config.file).string();
@@ -393,6 +397,8 @@ std::vector<WorkerStatus> Supervisor::status() const {
       r.items_per_minute = static_cast<double>(s.db.items_ok_10min) / 10.0;
     }
     r.heartbeat_state = s.db.heartbeat_state;
+    r.recent_errors = s.db.recent_errors;
+    r.db = s.db;
     const bool hb_fresh =
         !s.db.heartbeat_age_s || s.cfg.healdec.heartbeat_timeout.count() == 0 ||
         *s.db.heartbeat_age_s <= static_cast<double>(s.cfg.healdec.heartbeat_timeout.count());

@@ -9,6 +9,12 @@
 
 namespace socialai::manager {
 
+struct ErrorEntry {
+  std::string at;  // ISO-8601 UTC
+  std::string item_ref;
+  std::string error;
+};
+
 // What the database says about one worker (from DbPoller).
 struct DbWorkerInfo {
   std::optional<std::string> last_run;      // ISO-8601 UTC
@@ -18,6 +24,11 @@ struct DbWorkerInfo {
   std::optional<std::string> heartbeat_state;
   std::optional<int> heartbeat_pid;
   std::optional<bool> flag_enabled;  // feature_flags row, if any
+  std::optional<double> last_success_unix;   // seconds since the epoch
+  std::optional<double> last_cycle_seconds;  // duration of the last finished cycle
+  std::int64_t db_queries_hour = 0;
+  double db_ms_hour = 0;
+  std::vector<ErrorEntry> recent_errors;  // newest first, at most 5 from the last day
 };
 
 struct DbSnapshot {
@@ -44,6 +55,8 @@ struct WorkerStatus {
   std::optional<double> cpu_seconds;
   std::optional<std::uint64_t> rss_bytes;
   std::optional<std::string> heartbeat_state;
+  std::vector<ErrorEntry> recent_errors;
+  DbWorkerInfo db;  // the raw database view, for metrics
 };
 
 std::string status_to_json(const std::vector<WorkerStatus>& rows);

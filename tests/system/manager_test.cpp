@@ -17,6 +17,7 @@
 #include <pqxx/pqxx>
 
 #include "manager_harness.h"
+#include "prom_check.h"
 #include "test_db.h"
 
 namespace socialai::testing {
@@ -443,9 +444,108 @@ TEST_F(ManagerSystem, MalformedHttpRequestsGet4xxAndManagerKeepsServing) {
             std::string::npos);
   std::string half = raw("GET /healthz HTTP/1.1\r\nHost: x\r\n");  // truncated, then closed
   EXPECT_EQ(half.find("200"), std::string::npos);
+  // Half-open clients (headers never finished) hold no one up: the loop is asynchronous.
+  std::vector<int> idle;
+  for (int i = 0; i < 10; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(m.port()));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    const std::string partial = "GET /api/workers/status HTTP/1.1\r\nHost: x\r\n";
+    ::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL);
+    idle.push_back(fd);
+  }
   std::string body;
   EXPECT_EQ(m.http("GET", "/healthz", &body), 200);
   EXPECT_EQ(m.worker("w")["state"], "running");
+  // ...and supervision goes on.
+  const int pid = pid_of(m.worker("w"));
+  ::kill(pid, SIGKILL);
+  EXPECT_TRUE(m.wait_until(
+      [&] { return state_of(m.worker("w")) == "running" && pid_of(m.worker("w")) != pid; }, 5s));
+  for (int fd : idle) ::close(fd);
+}
+
+TEST_F(ManagerSystem, MetricsAreValidPrometheusText) {
+  ManagerProcess m(config({worker_json("m1", {}), worker_json("m2", {"--exit-code", "0"})},
+                          "\"restart_delay_ms\": 50"),
+                   dir_);
+  ASSERT_TRUE(m.wait_until([&] { return state_of(m.worker("m2")) == "stopped"; }, 5s));
+  std::string body;
+  ASSERT_EQ(m.http("GET", "/metrics", &body), 200);
+  EXPECT_EQ(prometheus_syntax_error(body), "") << body;
+  EXPECT_NE(body.find("socialai_worker_up{worker=\"m1\"} 1\n"), std::string::npos) << body;
+  EXPECT_NE(body.find("socialai_worker_state{worker=\"m2\",state=\"stopped\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(body.find("socialai_worker_log_lines_total{worker=\"m1\"}"), std::string::npos);
+  EXPECT_NE(body.find("socialai_worker_resident_memory_bytes{worker=\"m1\"}"), std::string::npos)
+      << "sampled every 2 s; the first sample is taken at start";
+  EXPECT_EQ(m.http("POST", "/metrics"), 405);
+}
+
+TEST_F(ManagerSystem, AdminPageIsServed) {
+  ManagerProcess m(config({worker_json("p1", {})}, "\"restart_delay_ms\": 50"), dir_);
+  std::string body;
+  ASSERT_EQ(m.http("GET", "/workers", &body), 200);
+  EXPECT_NE(body.find("<html"), std::string::npos);
+  EXPECT_EQ(body.find("http://"), std::string::npos) << "no external assets";
+  EXPECT_EQ(body.find("https://"), std::string::npos) << "no external assets";
+}
+
+TEST_F(ManagerSystem, ApiReloadAppliesTheDifferenceOrRejects) {
+  ManagerProcess m(config({worker_json("same", {}), worker_json("tuned", {})},
+                          "\"restart_delay_ms\": 50"),
+                   dir_);
+  ASSERT_TRUE(m.wait_until([&] { return state_of(m.worker("tuned")) == "running"; }, 5s));
+  const int same_pid = pid_of(m.worker("same")), tuned_pid = pid_of(m.worker("tuned"));
+  m.rewrite_config("{\"workers\": {\"same\": {\"nonsense\": true}}}");
+  std::string body;
+  EXPECT_EQ(m.http("POST", "/api/reload", &body), 400);
+  EXPECT_NE(body.find("workers.same.nonsense"), std::string::npos) << body;
+  EXPECT_EQ(pid_of(m.worker("tuned")), tuned_pid);
+  m.rewrite_config(config({worker_json("same", {}), worker_json("tuned", {}, "\"interval_ms\": 1234")},
+                          "\"restart_delay_ms\": 50"));
+  EXPECT_EQ(m.http("GET", "/api/reload"), 405);
+  ASSERT_EQ(m.http("POST", "/api/reload", &body), 200) << body;
+  ASSERT_TRUE(m.wait_until(
+      [&] {
+        const auto t = m.worker("tuned");
+        return state_of(t) == "running" && pid_of(t) != tuned_pid;
+      },
+      5s));
+  EXPECT_EQ(pid_of(m.worker("same")), same_pid);  // only the changed worker was restarted
+}
+
+TEST_F(ManagerSystem, LogFileRotatesAndReopensOnSigusr1) {
+  const std::string file = dir_ + "/agg.log";
+  ManagerProcess m("{\"log\": {\"file\": \"" + file + "\", \"max_bytes\": 65536, \"max_files\": 3},"
+                   " \"http\": {\"listen\": \"127.0.0.1:{{PORT}}\"}, \"workers\": {" +
+                       worker_json("big", {"--flood", "5000", "--line-bytes", "60"}) + "}}",
+                   dir_);
+  ASSERT_TRUE(m.wait_until(
+      [&] { return m.log().find("[big] flood done") != std::string::npos; }, 10s));
+  m.wait_until([] { return false; }, 300ms);  // let the writer finish the file copy
+  EXPECT_TRUE(std::ifstream(file + ".1").good());
+  EXPECT_TRUE(std::ifstream(file + ".2").good());
+  EXPECT_FALSE(std::ifstream(file + ".3").good());
+  // External logrotate: move the file away, SIGUSR1, and new lines go to a fresh file.
+  std::rename(file.c_str(), (dir_ + "/moved.log").c_str());
+  m.signal(SIGUSR1);
+  ASSERT_TRUE(m.wait_until([&] { return std::ifstream(file).good(); }, 5s)) << m.log();
+  std::ifstream in(file);
+  std::string first;
+  std::getline(in, first);
+  EXPECT_TRUE(m.wait_until(
+      [&] {
+        std::ifstream again(file);
+        std::string line;
+        return std::getline(again, line) && line.find("SIGUSR1: reopened the log file") !=
+                                                std::string::npos;
+      },
+      5s))
+      << first;
 }
 
 // --- with PostgreSQL ---------------------------------------------------------------------

@@ -1,0 +1,322 @@
+// System test of the admin console (GET /workers): the real manager, a real headless Chromium
+// driven through chromedriver's W3C WebDriver HTTP API. Skipped when chromedriver is missing.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "common/http_client.h"
+#include "manager_harness.h"
+
+namespace socialai::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+const std::string kChromedriver = "/usr/bin/chromedriver";
+const std::string kChromium = "/usr/bin/chromium";
+const std::string kFake = SOCIALAI_FAKE_WORKER_BIN;
+const std::string kElementKey = "element-6066-11e4-a52e-4f735466cecf";  // W3C element reference
+
+// Worker output that would run script if the page inserted it as HTML.
+const std::string kHostileLines =
+    "<script>alert(1)</script>\n<img src=x onerror=\"alert(2)\">\n<b id=\"injected\">bold</b>";
+
+std::string base64_decode(const std::string& in) {
+  constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned buf = 0;
+  int bits = 0;
+  for (const char ch : in) {
+    const auto v = kAlphabet.find(ch);
+    if (v == std::string_view::npos) {
+      continue;  // '=' padding, line breaks
+    }
+    buf = (buf << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buf >> bits) & 0xFFu));
+    }
+  }
+  return out;
+}
+
+// chromedriver as a child in its own process group (Chromium and its helpers join it), and one
+// WebDriver session. The destructor deletes the session and kills the whole group.
+class Browser {
+ public:
+  explicit Browser(const std::string& dir) : dir_(dir), port_(free_port()) {
+    HttpClient::Options o;
+    o.max_retries = 0;
+    o.connect_timeout = 2s;
+    o.total_timeout = 90s;  // session creation starts Chromium; slow on 2 busy cores
+    client_ = HttpClient(o);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::setpgid(0, 0);
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a crashed test leaves no browser behind
+      const std::string log = dir_ + "/chromedriver.log";
+      std::freopen(log.c_str(), "w", stdout);
+      std::freopen(log.c_str(), "a", stderr);
+      const std::string port = "--port=" + std::to_string(port_);
+      ::execl(kChromedriver.c_str(), kChromedriver.c_str(), port.c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::setpgid(pid_, pid_);
+    try {
+      open_session();
+    } catch (...) {
+      shutdown();  // the destructor does not run for a constructor that throws
+      throw;
+    }
+  }
+
+  ~Browser() { shutdown(); }
+  Browser(const Browser&) = delete;
+  Browser& operator=(const Browser&) = delete;
+
+  // One WebDriver command on the session; returns the response's "value".
+  json session(const std::string& method, const std::string& path, const json& body = nullptr) {
+    return call(method, "/session/" + session_ + path, body)["value"];
+  }
+  void navigate(const std::string& url) { session("POST", "/url", {{"url", url}}); }
+  json run_script(const std::string& script) {
+    return session("POST", "/execute/sync", {{"script", script}, {"args", json::array()}});
+  }
+  // Clicks the first element matching `css` the way a user would (WebDriver element click).
+  void click(const std::string& css) {
+    const json e = session("POST", "/element", {{"using", "css selector"}, {"value", css}});
+    if (!e.contains(kElementKey)) {
+      throw std::runtime_error("no element " + css + ": " + e.dump());
+    }
+    session("POST", "/element/" + e[kElementKey].get<std::string>() + "/click", json::object());
+  }
+  bool alert_open() { return !session("GET", "/alert/text").contains("error"); }
+  std::string screenshot_png() {
+    return base64_decode(session("GET", "/screenshot").get<std::string>());
+  }
+  std::string driver_log() const {
+    std::ifstream in(dir_ + "/chromedriver.log");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+ private:
+  void open_session() {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!ready()) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        throw std::runtime_error("chromedriver did not become ready: " + driver_log());
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    const json caps = {
+        {"capabilities",
+         {{"alwaysMatch",
+           {{"browserName", "chrome"},
+            {"goog:chromeOptions",
+             {{"binary", kChromium},
+              {"args",
+               {"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--user-data-dir=" + dir_ + "/profile", "--window-size=1400,900"}}}}}}}}};
+    const json r = call("POST", "/session", caps);
+    session_ = r.value("value", json::object()).value("sessionId", "");
+    if (session_.empty()) {
+      throw std::runtime_error("no WebDriver session: " + r.dump() + "\n" + driver_log());
+    }
+  }
+
+  // Deletes the session (Chromium exits), then kills the group and reaps it.
+  void shutdown() noexcept {
+    if (!session_.empty()) {
+      try {
+        call("DELETE", "/session/" + session_);
+      } catch (...) {  // the group kill below cleans up anyway
+      }
+    }
+    ::kill(-pid_, SIGTERM);
+    for (int i = 0; i < 100 && ::waitpid(pid_, nullptr, WNOHANG) == 0; ++i) {
+      std::this_thread::sleep_for(20ms);
+    }
+    ::kill(-pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    while (::waitpid(-pid_, nullptr, WNOHANG) > 0) {  // helpers reparented to us (subreaper)
+    }
+  }
+
+  bool ready() {
+    HttpRequest req;
+    req.url = base() + "/status";
+    const auto r = client_.perform(req);
+    const json j = json::parse(r.body, nullptr, false);
+    return r.status == 200 && j.is_object() &&
+           j.value("value", json::object()).value("ready", false);
+  }
+  std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  json call(const std::string& method, const std::string& path, const json& body = nullptr) {
+    HttpRequest req;
+    req.method = method;
+    req.url = base() + path;
+    if (!body.is_null()) {
+      req.body = body.dump();
+      req.headers = {{"Content-Type", "application/json"}};
+    }
+    const auto r = client_.perform(req);
+    if (r.status == 0) {
+      throw std::runtime_error("WebDriver " + method + " " + path + ": " + r.error);
+    }
+    const json j = json::parse(r.body, nullptr, false);
+    return j.is_discarded() ? json{{"value", {{"error", r.body}}}} : j;
+  }
+
+  std::string dir_;
+  int port_;
+  pid_t pid_ = -1;
+  HttpClient client_;
+  std::string session_;
+};
+
+class AdminConsole : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::access(kChromedriver.c_str(), X_OK) != 0 || ::access(kChromium.c_str(), X_OK) != 0) {
+      GTEST_SKIP() << kChromedriver << " or " << kChromium
+                   << " not installed (Debian packages chromium, chromium-driver; the scripts "
+                      "install them)";
+    }
+    dir_ = make_temp_dir();
+  }
+  void TearDown() override {
+    if (!dir_.empty()) {
+      std::system(("rm -rf " + dir_).c_str());
+    }
+  }
+
+  // Polls a page script until it returns true.
+  bool wait_for_page(Browser& b, const std::string& script, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    do {
+      if (b.run_script(script) == true) {
+        return true;
+      }
+      std::this_thread::sleep_for(100ms);
+    } while (std::chrono::steady_clock::now() < deadline);
+    return false;
+  }
+
+  std::string dir_;
+};
+
+std::string worker(const std::string& name, const std::vector<std::string>& args,
+                   const std::string& extra = "") {
+  return json(name).dump() + ": {\"path\": " + json(kFake).dump() +
+         ", \"args\": " + json(args).dump() + extra + "}";
+}
+
+// JS returning the text of `sel` inside the worker's row, or null.
+std::string cell(const std::string& name, const std::string& sel) {
+  return "(document.querySelector('[data-worker=\"" + name + "\"] " + sel + "') || {}).textContent";
+}
+
+TEST_F(AdminConsole, RendersWorkersEscapesOutputAndRestartsFromTheBrowser) {
+  const std::string pids = dir_ + "/alpha.pids";
+  ManagerProcess m(
+      "{\"http\": {\"listen\": \"127.0.0.1:{{PORT}}\"},"
+      " \"healdec\": {\"restart_delay_ms\": 100}, \"workers\": {" +
+          worker("alpha", {"--pid-file", pids}) + ", " + worker("beta", {}) + ", " +
+          worker("crashy", {"--exit-code", "3", "--run-ms", "200"}, ", \"max_restarts\": 2") +
+          ", " + worker("noisy", {"--partial-line", kHostileLines}) + "}}",
+      dir_);
+  ASSERT_TRUE(m.wait_until(
+      [&] {
+        return m.worker("alpha")["state"] == "running" && m.worker("crashy")["state"] == "fatal" &&
+               m.worker("noisy")["state"] == "stopped";
+      },
+      15s))
+      << m.status().dump() << m.log();
+
+  Browser b(dir_);
+  b.navigate("http://127.0.0.1:" + std::to_string(m.port()) + "/workers");
+
+  // Rows render with the API's states, pids and restart counts, and the status colours.
+  ASSERT_TRUE(wait_for_page(b,
+                            "return document.querySelectorAll('[data-worker]').length === 4 && " +
+                                cell("alpha", ".state") + " === 'running' && " +
+                                cell("crashy", ".state") + " === 'fatal';",
+                            20s))
+      << b.run_script("return document.body.innerText;").dump();
+  const int alpha_pid = m.worker("alpha")["pid"].get<int>();
+  EXPECT_EQ(b.run_script("return " + cell("alpha", ".pid") + ";"), std::to_string(alpha_pid));
+  EXPECT_EQ(b.run_script("return " + cell("beta", ".state") + ";"), "running");
+  EXPECT_EQ(b.run_script("return " + cell("noisy", ".state") + ";"), "stopped");
+  EXPECT_EQ(b.run_script("return " + cell("crashy", ".restarts") + ";"), "2");
+  EXPECT_EQ(
+      b.run_script("return document.querySelector('[data-worker=\"alpha\"].c-green') !== null "
+                   "&& document.querySelector('[data-worker=\"crashy\"].c-red') !== null;"),
+      true);
+  EXPECT_EQ(b.run_script("return document.querySelectorAll("
+                         "'[data-worker=\"alpha\"] button[data-action]').length;"),
+            3);
+
+  // Hostile worker output shows up as text in the log tail: no element, no script, no alert.
+  b.click("[data-worker=\"noisy\"] .toggle");
+  ASSERT_TRUE(wait_for_page(
+      b, "return (" + cell("noisy", ".log") + " || '').includes('<script>alert(1)</script>');",
+      10s))
+      << b.run_script("return " + cell("noisy", ".log") + ";").dump();
+  EXPECT_EQ(b.run_script("return " + cell("noisy", ".log") + ".includes('<b id=\"injected\">');"),
+            true);
+  EXPECT_EQ(b.run_script("return document.querySelectorAll('.log *').length;"), 0);
+  EXPECT_EQ(b.run_script("return document.querySelectorAll('script').length;"), 1);
+  EXPECT_EQ(b.run_script("return document.querySelectorAll('img, #injected').length;"), 0);
+  EXPECT_FALSE(b.alert_open());
+
+  // Restart from the browser: the manager starts a new alpha process, and the page shows it.
+  b.click("[data-worker=\"alpha\"] button[data-action=\"restart\"]");
+  ASSERT_TRUE(m.wait_until(
+      [&] {
+        const auto w = m.worker("alpha");
+        return w["state"] == "running" && w["pid"].is_number() && w["pid"] != alpha_pid;
+      },
+      10s))
+      << m.status().dump() << m.log();
+  const int new_pid = m.worker("alpha")["pid"].get<int>();
+  // The new process writes its pid file right after exec, possibly after the API shows it.
+  EXPECT_TRUE(m.wait_until(
+      [&] {
+        return read_pids(pids) == std::vector<int>{alpha_pid, new_pid};
+      },
+      5s));
+  EXPECT_TRUE(wait_for_page(
+      b, "return " + cell("alpha", ".pid") + " === '" + std::to_string(new_pid) + "';", 10s));
+  EXPECT_EQ(b.run_script("return document.getElementById('notice').textContent;"),
+            "restart requested for alpha");
+  EXPECT_FALSE(b.alert_open());
+
+  const std::string png = b.screenshot_png();
+  ASSERT_GT(png.size(), 1000u);
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  if (const char* w = std::getenv("SOCIALAI_WRITE_SCREENSHOT"); w && std::string(w) == "1") {
+    // This file is tests/system/admin_console_test.cpp; the picture goes to <repo>/docs.
+    const std::string self = __FILE__;
+    const auto at = self.rfind("tests/system/");
+    ASSERT_NE(at, std::string::npos) << self;
+    std::ofstream(self.substr(0, at) + "docs/admin-console.png", std::ios::binary) << png;
+  }
+}
+
+}  // namespace
+}  // namespace socialai::testing
