@@ -22,7 +22,22 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/sql/ DESTINATION ${CMAKE_INSTALL_DATADIR
   FILES_MATCHING PATTERN "*.sql")
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/config/
   DESTINATION ${CMAKE_INSTALL_DATADIR}/socialai/config FILES_MATCHING PATTERN "*.json")
-install(FILES ${PROJECT_SOURCE_DIR}/config/socialai.json DESTINATION /etc/socialai)
+# The production config, a conffile in the .deb. Decided at install time: prefix /usr means
+# /etc/socialai (as GNUInstallDirs does), another prefix <prefix>/etc/socialai; and straight onto
+# a live system (no DESTDIR; CPack always stages with one) an existing file is kept, so
+# `cmake --install` never overwrites an operator's edits.
+install(CODE "
+  if(CMAKE_INSTALL_PREFIX STREQUAL \"/usr\")
+    set(_socialai_etc /etc/socialai)
+  else()
+    set(_socialai_etc \"\${CMAKE_INSTALL_PREFIX}/etc/socialai\")
+  endif()
+  if(\"\$ENV{DESTDIR}\" STREQUAL \"\" AND EXISTS \"\${_socialai_etc}/socialai.json\")
+    message(STATUS \"Keeping: \${_socialai_etc}/socialai.json\")
+  else()
+    file(INSTALL DESTINATION \"\${_socialai_etc}\" TYPE FILE
+      FILES \"${PROJECT_SOURCE_DIR}/config/socialai.json\")
+  endif()")
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/systemd/socialai-manager.service
   DESTINATION lib/systemd/system)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})

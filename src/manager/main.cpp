@@ -220,6 +220,7 @@ int main(int argc, char** argv) {
     boost::asio::steady_timer watchdog(ioc);
     std::function<void()> feed_watchdog = [&] {
       systemd.watchdog();
+      systemd.status(running_status());  // keeps `systemctl status` current as workers come and go
       watchdog.expires_after(*systemd.watchdog_interval());
       watchdog.async_wait([&](const boost::system::error_code& ec) {
         if (!ec) {

@@ -66,7 +66,9 @@ struct Supervisor::Impl {
       }
     }
     // The notify socket is the manager's: a worker writing READY=1 to it would confuse systemd.
-    for (const char* k : {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}) {
+    // Likewise systemd's socket-activation variables.
+    for (const char* k : {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_PID",
+                          "LISTEN_FDS", "LISTEN_FDNAMES"}) {
       env.erase(k);
     }
     env["WORKER_NAME"] = s.cfg.name;
