@@ -40,6 +40,7 @@ HEAD
   0 lost, split or corrupted. The reference is the same child with both streams piped
   through `cat` into a file (`fake_worker … 2>&1 | cat > file`), the physical limit of a
   collector; its MB/s is computed over the same (prefixed) byte count, which favours `cat`.
+
 Where the restart time goes (perf trace of the manager, one restart): `wait4` of the killed
 child → `clone` 0.5 ms later (status logging, environment, pipes) → the clone itself
 0.5-1.1 ms (copying the manager's page tables) → 3-5 ms blocked until the child's `execve`
