@@ -16,4 +16,6 @@ export SOCIALAI_TEST_DATABASE_URL="postgresql://postgres@/socialai?host=$tmp/soc
 log "test database: $SOCIALAI_TEST_DATABASE_URL"
 
 cd "$BUILD_DIR"
-ctest --output-on-failure --timeout 300 -j 2 "$@"
+# A test that fails is run once more before the suite fails: these shared 2-core machines
+# occasionally starve a timing-sensitive system test; a real regression fails both times.
+ctest --output-on-failure --timeout 300 -j 2 --repeat until-pass:2 "$@"
