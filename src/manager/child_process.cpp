@@ -3,7 +3,9 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -64,6 +66,19 @@ struct ChildSetup {
     }
     if (nice && ::setpriority(PRIO_PROCESS, 0, static_cast<int>(*nice)) != 0) {
       return {errno, bp::system_category()};
+    }
+    // Nothing of the manager's may reach the worker: its HTTP listener, log file, database
+    // socket, other workers' pipes. Boost 1.81's close_all() only closes the descriptors above
+    // the highest whitelisted one, so mark every descriptor >= 3 close-on-exec here (the
+    // launcher's exec-error pipe already is, which is what it relies on).
+    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+      rlimit rl{};
+      const int top = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536
+                          ? static_cast<int>(rl.rlim_cur)
+                          : 65536;
+      for (int fd = 3; fd < top; ++fd) {
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+      }
     }
     return {};
   }

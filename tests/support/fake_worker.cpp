@@ -9,6 +9,8 @@
 //   --ignore-sigterm   ignore SIGTERM (the manager must SIGKILL after its timeout)
 //   --spawn-grandchild start a sleeping grandchild in the same process group
 //   --pid-file F       append "<pid>\n" to F at start
+//   --list-fds         print "fds: 0 1 2 ..." (its open descriptors) at start
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -40,7 +42,7 @@ void write_all(int fd, const std::string& s) {
 int main(int argc, char** argv) {
   int exit_code = -1;
   long run_ms = 0, flood = 0, line_bytes = 0, long_line = 0;
-  bool ignore_term = false, grandchild = false, invalid_utf8 = false;
+  bool ignore_term = false, grandchild = false, invalid_utf8 = false, list_fds = false;
   const char* partial = nullptr;
   const char* pid_file = nullptr;
   for (int i = 1; i < argc; ++i) {
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
     else if (a == "--ignore-sigterm") ignore_term = true;
     else if (a == "--spawn-grandchild") grandchild = true;
     else if (a == "--pid-file") pid_file = next();
+    else if (a == "--list-fds") list_fds = true;
     else {
       std::fprintf(stderr, "fake_worker: unknown argument %s\n", a.c_str());
       return 2;
@@ -71,6 +74,15 @@ int main(int argc, char** argv) {
   if (grandchild && fork() == 0) {
     signal(SIGTERM, SIG_IGN);  // only the group SIGKILL removes it
     for (;;) pause();
+  }
+  if (list_fds) {
+    std::string fds = "fds:";
+    for (int fd = 0; fd < 1024; ++fd) {
+      if (fcntl(fd, F_GETFD) != -1) {
+        fds += " " + std::to_string(fd);
+      }
+    }
+    write_all(1, fds + "\n");
   }
   const char* name = std::getenv("WORKER_NAME");
   write_all(1, std::string("fake_worker ") + (name ? name : "?") + " up pid " +

@@ -195,6 +195,24 @@ TEST_F(ManagerSystem, SigtermLeavesNoProcessBehind) {
   EXPECT_NE(log.find("all workers stopped; exiting"), std::string::npos);
 }
 
+TEST_F(ManagerSystem, WorkersInheritOnlyStdio) {
+  // Two workers, so the second is spawned while the first one's pipes exist.
+  ManagerProcess m(config({worker_json("one", {"--list-fds"}), worker_json("two", {"--list-fds"})},
+                          "\"restart_delay_ms\": 50"),
+                   dir_);
+  ASSERT_TRUE(m.wait_until(
+      [&] {
+        const auto log = m.log();
+        return log.find("[one] fds:") != std::string::npos &&
+               log.find("[two] fds:") != std::string::npos;
+      },
+      5s))
+      << m.log();
+  const std::string log = m.log();
+  EXPECT_NE(log.find("[one] fds: 0 1 2\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("[two] fds: 0 1 2\n"), std::string::npos) << log;
+}
+
 TEST_F(ManagerSystem, ExitsOnSigtermWhenNoChildIsRunning) {
   // stop_all completes at once here; the manager must still leave its event loop.
   ManagerProcess m(config({worker_json("done", {"--exit-code", "0"})}, "\"restart_delay_ms\": 50"),
