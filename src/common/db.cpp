@@ -2,6 +2,7 @@
 #include "common/db.h"
 
 #include <poll.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <thread>
@@ -137,6 +138,11 @@ void Db::account(std::chrono::steady_clock::time_point t0) {
   ++stats_.queries;
   stats_.ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                    .count();
+}
+
+std::string heartbeat_host() {
+  char buf[256] = {};
+  return ::gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string("unknown");
 }
 
 }  // namespace socialai

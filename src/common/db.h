@@ -93,4 +93,8 @@ class Db {
   DbStats stats_;
 };
 
+// This machine's name as written to worker_heartbeats.host by workers and read back by the
+// manager ("unknown" if it cannot be had). One function, so both sides always agree.
+std::string heartbeat_host();
+
 }  // namespace socialai

@@ -99,14 +99,6 @@ void print_usage(const std::string& name, const Worker& w) {
             << w.extra_usage();
 }
 
-std::string hostname() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) {
-    return "unknown";
-  }
-  return buf;
-}
-
 std::string name_from_binary(const char* argv0, std::string_view fallback) {
   if (const char* env = std::getenv("WORKER_NAME"); env != nullptr && *env != '\0') {
     return env;
@@ -126,7 +118,7 @@ class Runtime final : public WorkerContext {
         config_(std::move(config)),
         worker_(worker),
         db_(config_.database.url),
-        host_(hostname()),
+        host_(heartbeat_host()),
         pid_(static_cast<int>(::getpid())) {
     db_.set_application_name("socialai-worker-" + name_);
     if (const auto* wc = config_.find_worker(name_)) {

@@ -1,8 +1,6 @@
 // DbPoller: one query per period over worker_runs / worker_heartbeats / feature_flags.
 #include "manager/db_poller.h"
 
-#include <unistd.h>
-
 #include <memory>
 
 #include <pqxx/pqxx>
@@ -69,11 +67,6 @@ WHERE n <= 5
 ORDER BY worker, created_at DESC
 )sql";
 
-std::string host_name() {
-  char buf[256] = {};
-  return ::gethostname(buf, sizeof buf - 1) == 0 ? std::string(buf) : std::string("unknown");
-}
-
 }  // namespace
 
 DbPoller::DbPoller(std::string url, std::chrono::milliseconds period, Deliver deliver)
@@ -111,7 +104,7 @@ void DbPoller::stop() {
 }
 
 void DbPoller::run() {
-  const std::string host = host_name();
+  const std::string host = heartbeat_host();
   std::unique_ptr<pqxx::connection> conn;
   unsigned failures = 0;
   const BackoffPolicy backoff{std::chrono::milliseconds(500), std::chrono::milliseconds(30000)};

@@ -399,7 +399,6 @@ std::vector<WorkerStatus> Supervisor::status() const {
       r.items_per_minute = static_cast<double>(s.db.items_ok_10min) / 10.0;
     }
     r.heartbeat_state = s.db.heartbeat_state;
-    r.recent_errors = s.db.recent_errors;
     r.db = s.db;
     const bool hb_fresh =
         !s.db.heartbeat_age_s || s.cfg.healdec.heartbeat_timeout.count() == 0 ||

@@ -55,8 +55,7 @@ struct WorkerStatus {
   std::optional<double> cpu_seconds;
   std::optional<std::uint64_t> rss_bytes;
   std::optional<std::string> heartbeat_state;
-  std::vector<ErrorEntry> recent_errors;
-  DbWorkerInfo db;  // the raw database view, for metrics
+  DbWorkerInfo db;  // the raw database view (recent errors, hourly figures)
 };
 
 std::string status_to_json(const std::vector<WorkerStatus>& rows);

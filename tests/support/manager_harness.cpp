@@ -35,6 +35,19 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
+int connect_loopback(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 std::string make_temp_dir() {
   char tmpl[] = "/tmp/socialai-sys.XXXXXX";
   const char* d = ::mkdtemp(tmpl);
@@ -167,6 +180,21 @@ nlohmann::json ManagerProcess::worker(const std::string& name) {
     }
   }
   return nlohmann::json::object();
+}
+
+bool ManagerProcess::wait_for_log(std::initializer_list<std::string_view> needles,
+                                  std::chrono::milliseconds timeout) {
+  return wait_until(
+      [&] {
+        const std::string text = log();
+        for (const auto n : needles) {
+          if (text.find(n) == std::string::npos) {
+            return false;
+          }
+        }
+        return true;
+      },
+      timeout);
 }
 
 bool ManagerProcess::wait_until(const std::function<bool()>& pred,

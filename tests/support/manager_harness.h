@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +14,8 @@
 namespace socialai::testing {
 
 int free_port();
+// A TCP socket connected to 127.0.0.1:port, or -1.
+int connect_loopback(int port);
 std::string make_temp_dir();
 
 struct CommandResult {
@@ -44,6 +48,9 @@ class ManagerProcess {
   nlohmann::json worker(const std::string& name);
 
   bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+  // Waits until the aggregated log contains every one of `needles`.
+  bool wait_for_log(std::initializer_list<std::string_view> needles,
+                    std::chrono::milliseconds timeout);
 
  private:
   std::string dir_;

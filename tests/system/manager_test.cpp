@@ -1,7 +1,6 @@
 // System tests: the real socialai-manager supervising real children (tests/support/fake_worker
 // and the search worker) on a real PostgreSQL where needed.
 #include <signal.h>
-#include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -16,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include "common/db.h"
 #include "manager_harness.h"
 #include "prom_check.h"
 #include "test_db.h"
@@ -125,13 +125,7 @@ TEST_F(ManagerSystem, HundredThousandLinesOnBothStreamsLoseNothing) {
               worker_json("floodB", {"--flood", std::to_string(kLines), "--line-bytes", "40"})},
              "\"restart_delay_ms\": 1000"),
       dir_);
-  ASSERT_TRUE(m.wait_until(
-      [&] {
-        const auto log = m.log();
-        return log.find("[floodA] flood done") != std::string::npos &&
-               log.find("[floodB] flood done") != std::string::npos;
-      },
-      60s));
+  ASSERT_TRUE(m.wait_for_log({"[floodA] flood done", "[floodB] flood done"}, 60s));
   m.signal(SIGTERM);
   ASSERT_EQ(m.wait_exit(20s), 0);
   std::istringstream in(m.log());
@@ -200,14 +194,7 @@ TEST_F(ManagerSystem, WorkersInheritOnlyStdio) {
   ManagerProcess m(config({worker_json("one", {"--list-fds"}), worker_json("two", {"--list-fds"})},
                           "\"restart_delay_ms\": 50"),
                    dir_);
-  ASSERT_TRUE(m.wait_until(
-      [&] {
-        const auto log = m.log();
-        return log.find("[one] fds:") != std::string::npos &&
-               log.find("[two] fds:") != std::string::npos;
-      },
-      5s))
-      << m.log();
+  ASSERT_TRUE(m.wait_for_log({"[one] fds:", "[two] fds:"}, 5s)) << m.log();
   const std::string log = m.log();
   EXPECT_NE(log.find("[one] fds: 0 1 2\n"), std::string::npos) << log;
   EXPECT_NE(log.find("[two] fds: 0 1 2\n"), std::string::npos) << log;
@@ -437,13 +424,8 @@ TEST_F(ManagerSystem, JsonLogModeKeepsChildFields) {
 TEST_F(ManagerSystem, MalformedHttpRequestsGet4xxAndManagerKeepsServing) {
   ManagerProcess m(config({worker_json("w", {})}, "\"restart_delay_ms\": 50"), dir_);
   auto raw = [&](const std::string& bytes) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(m.port()));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-      ::close(fd);
+    const int fd = connect_loopback(m.port());
+    if (fd < 0) {
       return std::string("connect failed");
     }
     ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -465,12 +447,8 @@ TEST_F(ManagerSystem, MalformedHttpRequestsGet4xxAndManagerKeepsServing) {
   // Half-open clients (headers never finished) hold no one up: the loop is asynchronous.
   std::vector<int> idle;
   for (int i = 0; i < 10; ++i) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(m.port()));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    const int fd = connect_loopback(m.port());
+    ASSERT_GE(fd, 0);
     const std::string partial = "GET /api/workers/status HTTP/1.1\r\nHost: x\r\n";
     ::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL);
     idle.push_back(fd);
@@ -678,12 +656,10 @@ TEST_F(ManagerWithDb, StaleHeartbeatRestartsLiveWorker) {
   {
     pqxx::connection c(schema_.url());
     pqxx::work tx(c);
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
     tx.exec_params(
         "INSERT INTO worker_heartbeats (worker, host, pid, state, beat_at) "
         "VALUES ('stale', $1, $2, 'running', now() - interval '1 hour')",
-        std::string(host), pid);
+        heartbeat_host(), pid);
     tx.commit();
   }
   ASSERT_TRUE(m.wait_until(

@@ -274,13 +274,8 @@ TEST_F(SystemdNotify, ReadyStatusWatchdogThenStoppingBeforeExit) {
       << watchdogs_since(window) << " WATCHDOG=1 in 1 s";
 
   // The workers must not inherit the manager's notification socket or watchdog.
-  ASSERT_TRUE(m.wait_until(
-      [&] {
-        const auto log = m.log();
-        return log.find("[steady] fake_worker steady up") != std::string::npos &&
-               log.find("[stubborn] fake_worker stubborn up") != std::string::npos;
-      },
-      5s))
+  ASSERT_TRUE(m.wait_for_log(
+      {"[steady] fake_worker steady up", "[stubborn] fake_worker stubborn up"}, 5s))
       << m.log();
   for (const char* name : {"steady", "stubborn"}) {
     const auto w = m.worker(name);
