@@ -118,12 +118,21 @@ void Db::listen(const std::string& channel) {
 std::vector<std::string> Db::wait_for_notification(std::chrono::milliseconds timeout,
                                                    int extra_fd) {
   auto& c = conn();
+  // libpq may read the server's goodbye and mark the connection bad without pqxx throwing;
+  // its socket is then -1, and polling -1 would sleep through the whole timeout.
+  const auto check_alive = [&c] {
+    if (!c.is_open() || c.sock() < 0) {
+      throw pqxx::broken_connection("database connection closed");
+    }
+  };
   c.get_notifs();
+  check_alive();
   if (pending_.empty()) {
     pollfd fds[2] = {{c.sock(), POLLIN, 0}, {extra_fd, POLLIN, 0}};
     const int n = ::poll(fds, extra_fd >= 0 ? 2 : 1, static_cast<int>(timeout.count()));
     if (n > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
       c.get_notifs();  // throws broken_connection when the server hung up
+      check_alive();
       if (fds[0].revents & (POLLHUP | POLLERR) && pending_.empty()) {
         throw pqxx::broken_connection("database connection closed");
       }

@@ -77,6 +77,33 @@ TEST_F(DbPg, FlagChangeNotifiesListener) {
   EXPECT_GE(admin.stats().queries, 2);
 }
 
+TEST_F(DbPg, ListenerNoticesATerminatedSessionAtOnce) {
+  Db admin(schema_.url());
+  ASSERT_TRUE(admin.connect(nullptr, 3));
+  for (int round = 0; round < 20; ++round) {  // the server's goodbye races the poll
+    Db listener(schema_.url());
+    ASSERT_TRUE(listener.connect(nullptr, 3));
+    listener.listen("socialai_config");
+    const int backend = listener.with_transaction(
+        [&](pqxx::work& tx) { return listener.exec(tx, "SELECT pg_backend_pid()")[0][0].as<int>(); });
+    admin.with_transaction([&](pqxx::work& tx) {
+      admin.exec(tx, "SELECT pg_terminate_backend($1)", backend);
+    });
+    const auto t0 = std::chrono::steady_clock::now();
+    bool broken = false;
+    try {
+      // Within the 30 s a worker waits between heartbeats, the loss must surface at once.
+      while (std::chrono::steady_clock::now() - t0 < 30s) {
+        listener.wait_for_notification(30000ms);
+      }
+    } catch (const pqxx::broken_connection&) {
+      broken = true;
+    }
+    ASSERT_TRUE(broken) << "round " << round;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "round " << round;
+  }
+}
+
 TEST_F(DbPg, ConnectGivesUpAfterAttemptsOnDeadServer) {
   Db db("postgresql://postgres@127.0.0.1:1/none?connect_timeout=1",
         BackoffPolicy{1ms, 5ms});
