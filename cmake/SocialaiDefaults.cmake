@@ -17,3 +17,10 @@ function(socialai_target_defaults tgt)
     target_link_options(${tgt} PUBLIC -fsanitize=address,undefined)
   endif()
 endfunction()
+
+# A shipped program (manager, workers, devnet): built into the build tree's root, because the
+# manager looks a relative worker path up beside its own executable.
+function(socialai_program target)
+  socialai_target_defaults(${target})
+  set_target_properties(${target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})
+endfunction()
