@@ -10,38 +10,14 @@
 #include <gtest/gtest.h>
 
 #include "common/migrate.h"
+#include "test_context.h"
 #include "test_db.h"
 #include "workers/search/search_sync.h"
 
 namespace socialai {
 namespace {
 
-// A WorkerContext over a real Db: settings from a map, outcomes kept for assertions.
-class TestContext : public WorkerContext {
- public:
-  explicit TestContext(Db& db) : db_(db) {}
-  const std::string& name() const override { return name_; }
-  const Config& config() const override { return config_; }
-  Db& db() override { return db_; }
-  std::optional<std::string> setting(const std::string& key) const override {
-    const auto it = settings_.find(key);
-    return it == settings_.end() ? std::nullopt : std::optional<std::string>(it->second);
-  }
-  bool stopping() const override { return false; }
-  void item_ok(std::int64_t n) override { items_ok_ += n; }
-  void item_failed(const std::string& item_ref, const std::string& error) override {
-    failed_.emplace_back(item_ref, error);
-  }
-
-  std::map<std::string, std::string> settings_;
-  std::int64_t items_ok_ = 0;
-  std::vector<std::pair<std::string, std::string>> failed_;
-
- private:
-  Db& db_;
-  std::string name_ = "search";
-  Config config_;
-};
+using socialai::testing::TestContext;
 
 class SearchPg : public ::testing::Test {
  protected:
@@ -54,7 +30,7 @@ class SearchPg : public ::testing::Test {
     db_ = std::make_unique<Db>(schema_->url());
     ASSERT_TRUE(db_->connect(nullptr, 3));
     apply_migrations(db_->conn(), embedded_migrations());
-    ctx_ = std::make_unique<TestContext>(*db_);
+    ctx_ = std::make_unique<TestContext>(*db_, "search");
     ctx_->settings_["parallelism"] = "1";
   }
 
@@ -126,7 +102,7 @@ TEST_F(SearchPg, ValidateNeedsTheSearchMigration) {
   bare_db.with_transaction([&](pqxx::work& tx) {
     bare_db.exec(tx, "SELECT set_config('search_path', $1, false)", bare.name());
   });
-  TestContext bare_ctx(bare_db);
+  TestContext bare_ctx(bare_db, "search");
   EXPECT_THROW(sync_.validate(bare_ctx), DependencyError);
 }
 
