@@ -44,6 +44,14 @@ class WorkerContext {
   // own short transaction, outside any open one).
   virtual void item_ok(std::int64_t n = 1) = 0;
   virtual void item_failed(const std::string& item_ref, const std::string& error) = 0;
+  // A short note for operators (e.g. "daily budget reached; spending paused"), published with
+  // the heartbeat at once and shown as `note` in /api/workers/status and the admin console.
+  // An empty note clears it. Log the event yourself as well; this is the standing state.
+  virtual void set_note(const std::string& note) { note_ = note; }
+  const std::string& note() const { return note_; }
+
+ private:
+  std::string note_;
 };
 
 class Worker {
