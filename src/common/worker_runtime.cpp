@@ -51,6 +51,7 @@ using std::chrono::milliseconds;
 constexpr const char* kChannel = "socialai_config";
 constexpr std::size_t kMaxBufferedErrors = 10000;
 constexpr milliseconds kMaxHeartbeatEvery{30000};
+constexpr milliseconds kLeaseRetry{500};  // a standby's lock attempts: takeover within ~1 s
 
 std::atomic<bool> g_stop{false};
 int g_signal_pipe[2] = {-1, -1};
@@ -141,6 +142,12 @@ class Runtime final : public WorkerContext {
   }
   bool stopping() const override { return g_stop.load(); }
   void item_ok(std::int64_t n) override { items_ok_ += n; }
+  void set_note(const std::string& note) override {
+    if (note != this->note()) {
+      WorkerContext::set_note(note);
+      next_heartbeat_ = Clock::now();  // publish at once
+    }
+  }
   void item_failed(const std::string& item_ref, const std::string& error) override {
     ++items_failed_;
     spdlog::warn("item {} failed: {}", item_ref, error);
@@ -215,14 +222,59 @@ class Runtime final : public WorkerContext {
   }
 
   void heartbeat() {
+    const std::optional<std::string> note =
+        this->note().empty() ? std::nullopt : std::optional<std::string>(this->note());
     db_.with_transaction([&](pqxx::work& tx) {
       db_.exec(tx,
-               "INSERT INTO worker_heartbeats (worker, host, pid, state, beat_at) "
-               "VALUES ($1, $2, $3, $4, now()) ON CONFLICT (worker, host) DO UPDATE "
-               "SET pid = EXCLUDED.pid, state = EXCLUDED.state, beat_at = now()",
-               name_, host_, pid_, state_);
+               "INSERT INTO worker_heartbeats (worker, host, pid, state, note, beat_at) "
+               "VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (worker, host, pid) DO UPDATE "
+               "SET state = EXCLUDED.state, note = EXCLUDED.note, beat_at = now()",
+               name_, host_, pid_, state_, note);
+      if (!pruned_) {
+        // Rows of earlier processes of this worker on this host (a live one beats at least
+        // every 30 s, so an hour-old row is a dead process's).
+        db_.exec(tx,
+                 "DELETE FROM worker_heartbeats WHERE worker = $1 AND host = $2 AND pid <> $3 "
+                 "AND beat_at < now() - interval '1 hour'",
+                 name_, host_, pid_);
+        pruned_ = true;
+      }
     });
     next_heartbeat_ = Clock::now() + heartbeat_every();
+  }
+
+  // SPEC §8: an exclusive worker works only while it holds its advisory lock. The lock is
+  // session-level on the worker's connection, so it dies with the process or the connection,
+  // and it is keyed by the schema too, so separate deployments (or test schemas) in one
+  // database do not exclude each other. Returns true while this instance is the active one.
+  bool hold_lease() {
+    if (!worker_.exclusive() || lease_held_) {
+      return true;
+    }
+    bool got = false;
+    db_.with_transaction([&](pqxx::work& tx) {
+      got = db_.exec(tx,
+                     "SELECT pg_try_advisory_lock(hashtextextended("
+                     "'socialai.worker.' || current_schema() || '.' || $1, 0))",
+                     name_)[0][0]
+                .as<bool>();
+    });
+    if (got) {
+      lease_held_ = true;
+      spdlog::info("holding the {} lease; active", name_);
+      if (state_ == "standby") {
+        state_ = enabled_ ? "running" : "disabled";
+        next_cycle_ = Clock::now();
+      }
+      next_heartbeat_ = Clock::now();
+      return true;
+    }
+    if (state_ != "standby") {
+      spdlog::info("another instance holds the {} lease; standing by", name_);
+      state_ = "standby";
+      next_heartbeat_ = Clock::now();
+    }
+    return false;
   }
 
   // Runs and records one cycle. Returns true if it succeeded.
@@ -292,6 +344,7 @@ class Runtime final : public WorkerContext {
           reload();  // also the polling fallback: once per interval at least
           need_reload_ = false;
         }
+        const bool active = !enabled_ || hold_lease();
         if (!enabled_) {
           if (once) {
             return 0;
@@ -299,6 +352,8 @@ class Runtime final : public WorkerContext {
           if (now >= next_cycle_) {
             next_cycle_ = now + interval_;
           }
+        } else if (!active) {
+          next_lease_try_ = Clock::now() + kLeaseRetry;
         } else if (Clock::now() >= next_cycle_) {
           const bool ok = run_cycle();
           next_cycle_ = Clock::now() + interval_;
@@ -309,7 +364,10 @@ class Runtime final : public WorkerContext {
         if (Clock::now() >= next_heartbeat_) {
           heartbeat();
         }
-        const auto deadline = std::min(next_cycle_, next_heartbeat_);
+        auto deadline = std::min(next_cycle_, next_heartbeat_);
+        if (state_ == "standby") {
+          deadline = std::min(deadline, next_lease_try_);
+        }
         const auto wait = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
         const auto notes =
             db_.wait_for_notification(std::max(wait, milliseconds(0)), g_signal_pipe[0]);
@@ -320,6 +378,10 @@ class Runtime final : public WorkerContext {
         spdlog::warn("database connection lost ({}); reconnecting", e.what());
         db_.disconnect();
         need_reload_ = true;
+        if (lease_held_) {
+          lease_held_ = false;  // the lock died with the session; take it again (or stand by)
+          spdlog::warn("the {} lease was lost with the connection", name_);
+        }
       } catch (const std::exception& e) {
         spdlog::error("{}", e.what());
         if (once) {
@@ -355,7 +417,8 @@ class Runtime final : public WorkerContext {
   std::map<std::string, std::string> file_settings_, settings_;
   milliseconds interval_{60000};
   bool migrated_ = false, listening_ = false, loaded_ = false, enabled_ = false;
-  bool validated_ = false, need_reload_ = true;
+  bool validated_ = false, need_reload_ = true, pruned_ = false, lease_held_ = false;
+  Clock::time_point next_lease_try_;
   std::string state_ = "starting";
   Clock::time_point next_cycle_, next_heartbeat_;
   std::int64_t items_ok_ = 0, items_failed_ = 0;

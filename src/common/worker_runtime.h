@@ -60,6 +60,12 @@ class Worker {
   // Checks dependencies before the first cycle (and after settings change).
   // Throws DependencyError with a clear message.
   virtual void validate(WorkerContext&) {}
+  // True for workers that must run once per database (the sync workers, SPEC §8): the runtime
+  // then holds a PostgreSQL advisory lock named after the worker (and the schema) on its
+  // connection while it works; another instance waits in state "standby" and takes over within
+  // about a second of the holder's process or connection dying. Queue workers (ai, search)
+  // share work with SKIP LOCKED instead and return false.
+  virtual bool exclusive() const { return false; }
   // One cycle. A thrown exception fails the cycle (worker_runs.error); pqxx::broken_connection
   // makes the runtime reconnect.
   virtual void run_cycle(WorkerContext& ctx) = 0;

@@ -180,7 +180,8 @@ function update(r, w) {
   const c = 'worker c-' + colour(w) + (r.open ? ' open' : '');
   if (r.body.className !== c) r.body.className = c;
   set(r.state, w.state);
-  set(r.note, w.state === 'running' && !w.healthy ? 'unhealthy' : '');
+  set(r.note, [w.state === 'running' && !w.healthy ? 'unhealthy' : '', w.note || '']
+    .filter(Boolean).join(' · '));
   set(r.pid, w.pid ?? '—');
   set(r.uptime, w.pid ? duration(w.uptimeSeconds) : '—');
   set(r.success, w.lastSuccess ? ago(w.lastSuccess) : 'never', w.lastSuccess || '');
@@ -191,7 +192,7 @@ function update(r, w) {
   set(r.error, err, err);
   r.buttons[0].disabled = false;
   r.buttons[1].disabled = ['stopped', 'fatal', 'disabled'].includes(w.state);
-  r.buttons[2].disabled = ['running', 'starting', 'stopping'].includes(w.state);
+  r.buttons[2].disabled = ['running', 'starting', 'stopping', 'standby'].includes(w.state);
   if (!r.open) return;
   const errors = (w.recentErrors || []).map((e) => [ago(e.at), e.at, e.itemRef, e.error]);
   const key = JSON.stringify(errors);  // rebuilt only when something visible changed

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
@@ -11,6 +12,26 @@
 
 namespace socialai::manager {
 namespace {
+
+// The json_agg of a worker's heartbeat rows (see kQuery).
+std::vector<Heartbeat> parse_heartbeats(const std::string& text) {
+  std::vector<Heartbeat> out;
+  const auto rows = nlohmann::json::parse(text, nullptr, false);
+  if (!rows.is_array()) {
+    return out;
+  }
+  for (const auto& r : rows) {
+    Heartbeat h;
+    h.pid = r.value("pid", 0);
+    h.age_s = r.value("age", 0.0);
+    h.state = r.value("state", "");
+    if (r.contains("note") && r["note"].is_string()) {
+      h.note = r["note"].get<std::string>();
+    }
+    out.push_back(std::move(h));
+  }
+  return out;
+}
 
 // A text[] literal for a parameter: {"a","b"} with quotes and backslashes escaped.
 std::string pg_text_array(const std::vector<std::string>& items) {
@@ -39,7 +60,9 @@ SELECT w.name,
            AND r.error IS NULL AND r.finished_at IS NOT NULL
            ORDER BY r.started_at DESC LIMIT 1) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
   coalesce(s.ok, 0), coalesce(s.failed, 0), coalesce(s.ok10, 0),
-  extract(epoch FROM now() - h.beat_at)::float8, h.state, h.pid,
+  (SELECT json_agg(json_build_object('pid', h.pid, 'state', h.state, 'note', h.note,
+                   'age', extract(epoch FROM now() - h.beat_at)::float8))::text
+     FROM worker_heartbeats h WHERE h.worker = w.name AND h.host = $2),
   f.enabled,
   (SELECT extract(epoch FROM r.finished_at)::float8 FROM worker_runs r WHERE r.worker = w.name
      AND r.error IS NULL AND r.finished_at IS NOT NULL ORDER BY r.started_at DESC LIMIT 1),
@@ -52,7 +75,6 @@ LEFT JOIN LATERAL (
          sum(items_ok) FILTER (WHERE started_at > now() - interval '10 minutes') AS ok10,
          sum(db_queries) AS queries, sum(db_ms) AS ms
   FROM worker_runs WHERE worker = w.name AND started_at > now() - interval '1 hour') s ON true
-LEFT JOIN worker_heartbeats h ON h.worker = w.name AND h.host = $2
 LEFT JOIN feature_flags f ON f.flag_name = w.name || '_enabled'
 )sql";
 
@@ -133,14 +155,12 @@ void DbPoller::run() {
         info.items_ok_hour = row[3].as<std::int64_t>();
         info.items_failed_hour = row[4].as<std::int64_t>();
         info.items_ok_10min = row[5].as<std::int64_t>();
-        if (!row[6].is_null()) info.heartbeat_age_s = row[6].as<double>();
-        if (!row[7].is_null()) info.heartbeat_state = row[7].as<std::string>();
-        if (!row[8].is_null()) info.heartbeat_pid = row[8].as<int>();
-        if (!row[9].is_null()) info.flag_enabled = row[9].as<bool>();
-        if (!row[10].is_null()) info.last_success_unix = row[10].as<double>();
-        if (!row[11].is_null()) info.last_cycle_seconds = row[11].as<double>();
-        info.db_queries_hour = row[12].as<std::int64_t>();
-        info.db_ms_hour = row[13].as<double>();
+        if (!row[6].is_null()) info.heartbeats = parse_heartbeats(row[6].as<std::string>());
+        if (!row[7].is_null()) info.flag_enabled = row[7].as<bool>();
+        if (!row[8].is_null()) info.last_success_unix = row[8].as<double>();
+        if (!row[9].is_null()) info.last_cycle_seconds = row[9].as<double>();
+        info.db_queries_hour = row[10].as<std::int64_t>();
+        info.db_ms_hour = row[11].as<double>();
         snap.workers[row[0].as<std::string>()] = std::move(info);
       }
       for (const auto& row : tx.exec_params(kErrorsQuery, pg_text_array(workers))) {

@@ -39,6 +39,7 @@ std::string status_to_json(const std::vector<WorkerStatus>& rows) {
                    {"cpuSeconds", opt(s.cpu_seconds)},
                    {"rssBytes", opt(s.rss_bytes)},
                    {"heartbeatState", opt(s.heartbeat_state)},
+                   {"note", opt(s.note)},
                    {"recentErrors", errors(s.db.recent_errors)}});
   }
   return arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -22,6 +22,17 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// This child's own heartbeat row, if it wrote one (rows of other processes are ignored: a
+// restarted child is judged by its process until its first heartbeat).
+const Heartbeat* own_heartbeat(const DbWorkerInfo& db, int pid) {
+  for (const auto& h : db.heartbeats) {
+    if (h.pid == pid) {
+      return &h;
+    }
+  }
+  return nullptr;
+}
 constexpr auto kSampleEvery = std::chrono::seconds(2);
 constexpr int kMemoryStrikes = 2;  // consecutive samples above max_memory_mb before a restart
 }  // namespace
@@ -357,10 +368,10 @@ void Supervisor::on_db_snapshot(DbSnapshot snapshot) {
     const auto it = snapshot.workers.find(name);
     s->db = it == snapshot.workers.end() ? DbWorkerInfo{} : it->second;
     const auto timeout = s->cfg.healdec.heartbeat_timeout;
-    if (s->child && s->db.heartbeat_age_s && timeout.count() > 0 &&
-        *s->db.heartbeat_age_s > static_cast<double>(timeout.count()) &&
+    const Heartbeat* hb = s->child ? own_heartbeat(s->db, s->child->pid()) : nullptr;
+    if (hb != nullptr && timeout.count() > 0 && hb->age_s > static_cast<double>(timeout.count()) &&
         now - s->started_at > timeout) {
-      m.unhealthy(s, "heartbeat " + std::to_string(static_cast<long>(*s->db.heartbeat_age_s)) +
+      m.unhealthy(s, "heartbeat " + std::to_string(static_cast<long>(hb->age_s)) +
                          " s old, limit " + std::to_string(timeout.count()) + " s");
     }
   }
@@ -398,11 +409,19 @@ std::vector<WorkerStatus> Supervisor::status() const {
     if (s.db.last_run) {
       r.items_per_minute = static_cast<double>(s.db.items_ok_10min) / 10.0;
     }
-    r.heartbeat_state = s.db.heartbeat_state;
+    const Heartbeat* hb = s.child ? own_heartbeat(s.db, s.child->pid()) : nullptr;
+    if (hb != nullptr) {
+      r.heartbeat_state = hb->state;
+      r.note = hb->note;
+      // A running child that waits for another instance's lease (SPEC §8) shows as standby.
+      if (hb->state == "standby" && s.healdec.state() == WorkerState::kRunning) {
+        r.state = "standby";
+      }
+    }
     r.db = s.db;
     const bool hb_fresh =
-        !s.db.heartbeat_age_s || s.cfg.healdec.heartbeat_timeout.count() == 0 ||
-        *s.db.heartbeat_age_s <= static_cast<double>(s.cfg.healdec.heartbeat_timeout.count());
+        hb == nullptr || s.cfg.healdec.heartbeat_timeout.count() == 0 ||
+        hb->age_s <= static_cast<double>(s.cfg.healdec.heartbeat_timeout.count());
     r.healthy = s.healdec.state() == WorkerState::kRunning && hb_fresh &&
                 !s.healdec.unhealthy_kill_pending();
     if (s.last_exit) {

@@ -15,14 +15,22 @@ struct ErrorEntry {
   std::string error;
 };
 
+// One worker process's row in worker_heartbeats.
+struct Heartbeat {
+  int pid = 0;
+  double age_s = 0;
+  std::string state;
+  std::optional<std::string> note;
+};
+
 // What the database says about one worker (from DbPoller).
 struct DbWorkerInfo {
   std::optional<std::string> last_run;      // ISO-8601 UTC
   std::optional<std::string> last_success;  // ISO-8601 UTC
   std::int64_t items_ok_hour = 0, items_failed_hour = 0, items_ok_10min = 0;
-  std::optional<double> heartbeat_age_s;
-  std::optional<std::string> heartbeat_state;
-  std::optional<int> heartbeat_pid;
+  // Every process of this worker on this host that wrote a heartbeat (the supervisor picks its
+  // child's by pid; another row may be a standby instance run by another manager).
+  std::vector<Heartbeat> heartbeats;
   std::optional<bool> flag_enabled;  // feature_flags row, if any
   std::optional<double> last_success_unix;   // seconds since the epoch
   std::optional<double> last_cycle_seconds;  // duration of the last finished cycle
@@ -55,6 +63,7 @@ struct WorkerStatus {
   std::optional<double> cpu_seconds;
   std::optional<std::uint64_t> rss_bytes;
   std::optional<std::string> heartbeat_state;
+  std::optional<std::string> note;  // the worker's standing note (WorkerContext::set_note)
   DbWorkerInfo db;  // the raw database view (recent errors, hourly figures)
 };
 

@@ -1,0 +1,28 @@
+// lease_worker: the smallest exclusive worker (SPEC §8), for the lease and two-manager tests.
+// Every cycle appends (pid, now) to lease_probe, so a test can see which instance was active
+// when, and that two never were at once. Setting `note` becomes its operator note.
+#include <unistd.h>
+
+#include "common/worker_runtime.h"
+
+namespace {
+
+class LeaseWorker : public socialai::Worker {
+ public:
+  bool exclusive() const override { return true; }
+  void run_cycle(socialai::WorkerContext& ctx) override {
+    auto& db = ctx.db();
+    db.with_transaction([&](pqxx::work& tx) {
+      db.exec(tx,
+              "CREATE TABLE IF NOT EXISTS lease_probe (pid int NOT NULL, "
+              "at timestamptz NOT NULL DEFAULT clock_timestamp())");
+      db.exec(tx, "INSERT INTO lease_probe (pid) VALUES ($1)", static_cast<int>(::getpid()));
+    });
+    ctx.set_note(ctx.setting_or("note", ""));  // settings row lease_note, for the note test
+    ctx.item_ok();
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) { return socialai::run_worker<LeaseWorker>(argc, argv, "lease"); }
