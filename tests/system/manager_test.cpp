@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -267,6 +268,23 @@ TEST_F(ManagerSystem, LineEdgeCases) {
     payload += s.size();
   }
   EXPECT_EQ(payload, 200000u);
+}
+
+TEST_F(ManagerSystem, ExecFailureIsReportedAndHealdecGivesUp) {
+  // Executable bits but no valid format: execve fails in the launched child (ENOEXEC), which the
+  // launcher must report back instead of leaving a half-started process.
+  const std::string bogus = dir_ + "/not-a-program";
+  std::ofstream(bogus) << "\x01\x02 not an ELF file and no #! line";
+  ::chmod(bogus.c_str(), 0755);
+  ManagerProcess m(config({"\"bogus\": {\"path\": " + json(bogus).dump() + "}"},
+                          "\"restart_delay_ms\": 10, \"max_restarts\": 2"),
+                   dir_);
+  ASSERT_TRUE(m.wait_until([&] { return state_of(m.worker("bogus")) == "fatal"; }, 10s)) << m.log();
+  const auto w = m.worker("bogus");
+  EXPECT_NE(w["error"].get<std::string>().find("Exec format error"), std::string::npos) << w.dump();
+  EXPECT_NE(m.log().find("bogus: cannot start " + bogus), std::string::npos) << m.log();
+  EXPECT_EQ(pid_of(w), -1);
+  reap_orphans();
 }
 
 TEST_F(ManagerSystem, InvalidConfigExits78NamingTheKey) {
