@@ -10,6 +10,8 @@
 //   --spawn-grandchild start a sleeping grandchild in the same process group
 //   --pid-file F       append "<pid>\n" to F at start
 //   --list-fds         print "fds: 0 1 2 ..." (its open descriptors) at start
+//   --start-file F     before flooding, wait until F exists (benchmarks start every
+//                      supervisor's flood at the same instant, without its start-up cost)
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -45,6 +47,7 @@ int main(int argc, char** argv) {
   bool ignore_term = false, grandchild = false, invalid_utf8 = false, list_fds = false;
   const char* partial = nullptr;
   const char* pid_file = nullptr;
+  const char* start_file = nullptr;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? argv[++i] : ""; };
@@ -59,6 +62,7 @@ int main(int argc, char** argv) {
     else if (a == "--spawn-grandchild") grandchild = true;
     else if (a == "--pid-file") pid_file = next();
     else if (a == "--list-fds") list_fds = true;
+    else if (a == "--start-file") start_file = next();
     else {
       std::fprintf(stderr, "fake_worker: unknown argument %s\n", a.c_str());
       return 2;
@@ -87,6 +91,11 @@ int main(int argc, char** argv) {
   const char* name = std::getenv("WORKER_NAME");
   write_all(1, std::string("fake_worker ") + (name ? name : "?") + " up pid " +
                    std::to_string(getpid()) + "\n");
+  if (start_file != nullptr) {
+    while (access(start_file, F_OK) != 0) {
+      usleep(500);
+    }
+  }
   if (flood > 0) {
     std::string out, err;
     for (long n = 0; n < flood; ++n) {
