@@ -1,53 +1,80 @@
 #!/usr/bin/env bash
-# Runs the benchmarks under tests/bench and writes docs/benchmarks.md.
-# Usage: scripts/bench.sh [--quick]   (--quick: small sizes, for CI; does not touch docs/)
+# Runs every benchmark (tests/bench and the worker families' benches) side by side with its
+# references and writes docs/benchmarks.md.
+# Usage: scripts/bench.sh [--quick]
+#   --quick  every benchmark at a small size (CI runs this to keep them working); prints the
+#            tables and leaves docs/ alone.
+# Installs what the comparisons need: supervisor (apt, as root) and PM2 (npm, pinned, into
+# .cache/bench-tools). Starts a throw-away PostgreSQL cluster for the database benchmarks.
 BUILD_DIR="${BUILD_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build-release}"
 source "$(dirname "$0")/lib.sh"
 
-install_deps
-build Release
+quick=""
+case "${1:-}" in
+  --quick) quick="--quick" ;;
+  "") ;;
+  *) die "usage: scripts/bench.sh [--quick]" ;;
+esac
 
-quick="${1:-}"
-out="$("$BUILD_DIR/tests/bench_supervisor" $quick 2>/dev/null | grep -v '^fake_worker')"
-echo "$out"
-[ "$quick" = "--quick" ] && exit 0
+PM2_VERSION=7.0.4
+BENCH_TOOLS="$ROOT/.cache/bench-tools"
+DEB_PACKAGES+=(supervisor)
+# Node.js may come from elsewhere (e.g. nodesource, with npm inside); add Debian's only if absent.
+command -v npm >/dev/null || DEB_PACKAGES+=(nodejs npm)
+install_deps
+if [ ! -x "$BENCH_TOOLS/node_modules/.bin/pm2" ]; then
+  log "installing pm2@$PM2_VERSION into $BENCH_TOOLS"
+  npm install --no-audit --no-fund --loglevel=error --prefix "$BENCH_TOOLS" "pm2@$PM2_VERSION" >&2 ||
+    log "pm2 could not be installed; its column will be skipped"
+fi
+build "${BUILD_TYPE:-Release}"
+pg_throwaway
+
+started=$(date +%s)
+sections=()
+# run_bench TITLE BINARY [ARGS...]: runs one benchmark, prints and keeps its table.
+run_bench() {
+  local title="$1" name="$2"; shift 2
+  local bin
+  bin="$(find "$BUILD_DIR/tests" -name "$name" -type f -perm -u+x | head -1)"
+  if [ -z "$bin" ]; then
+    log "skipping $title: $name is not built"
+    return 0
+  fi
+  log "benchmark: $title"
+  local out
+  out="$("$bin" $quick "$@")" || die "$name failed"
+  printf '\n## %s\n\n%s\n' "$title" "$out"
+  local notes="$ROOT/tests/bench/notes/$name.md"
+  local section
+  section="$(printf '## %s\n\n%s\n' "$title" "$out")"
+  if [ -f "$notes" ]; then
+    section+="$(printf '\n\n%s' "$(cat "$notes")")"
+  fi
+  sections+=("$section")
+}
+
+run_bench "Supervisor: socialai-manager, supervisord and PM2" bench_supervisor \
+  --supervisord "$(command -v supervisord || echo missing)" --pm2 "$BENCH_TOOLS/node_modules/.bin/pm2"
+run_bench "Worker runtime: flag changes and idle queries" bench_runtime
+run_bench "Farcaster ingest" farcaster_bench
+run_bench "Search" bench_search
+run_bench "AI: local embeddings and nearest neighbours" ai_bench
+
+log "benchmarks took $(( $(date +%s) - started )) s"
+[ -n "$quick" ] && exit 0
 
 {
   cat <<HEAD
 # Benchmarks
 
 Measured by \`scripts/bench.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),
-$(uname -sr). Every figure is beside its reference measured in the same run; these machines
-are shared and noisy, so read the ratios and the spread, not single numbers.
-
-## Supervisor
-
+$(uname -sr), a Release build. Every figure is beside its reference measured in the same run;
+these machines are shared and noisy, so read the ratios and the spread, not single numbers.
+The whole run took $(( $(date +%s) - started )) s. SPEC §10 lists the targets.
 HEAD
-  echo "$out"
-  cat <<'TAIL'
-
-- **Restart latency**: a `fake_worker` child under `socialai-manager` with `restart_delay_ms: 0`
-  is killed with `kill -9`; the time runs until the replacement has executed its first
-  instruction (it appends its pid to a file; the benchmark waits with inotify, not by
-  spinning). The reference is a plain fork+exec of the same static binary by the benchmark
-  itself, the floor for any supervisor on this machine (a fork+exec+exit of `/bin/true`
-  takes ~3.5 ms on these VMs). The manager adds the kernel's teardown of the killed
-  process, the pidfd wake-up and its own fork of a larger process.
-- **Aggregated log throughput**: one child writes N numbered lines of 100 bytes on stdout and
-  N on stderr as fast as it can; the manager prefixes each line (`[flood] `) and writes the
-  aggregated log to a file. Timed from the SIGHUP that starts the child until the last byte
-  is in the file; afterwards every line is checked (order per stream, length, count):
-  0 lost, split or corrupted. The reference is the same child with both streams piped
-  through `cat` into a file (`fake_worker … 2>&1 | cat > file`), the physical limit of a
-  collector; its MB/s is computed over the same (prefixed) byte count, which favours `cat`.
-
-Where the restart time goes (perf trace of the manager, one restart): `wait4` of the killed
-child → `clone` 0.5 ms later (status logging, environment, pipes) → the clone itself
-0.5-1.1 ms (copying the manager's page tables) → 3-5 ms blocked until the child's `execve`
-succeeds (Boost.Process v2's default launcher forks, then the child re-registers Asio's
-reactor and execs). SPEC §10 asks for a median ≤ 5 ms; the next step is a launcher that does
-not copy the address space (vfork/posix_spawn-style; Boost's own `vfork_launcher` is not safe
-with Asio's fork notifications).
-TAIL
+  for s in "${sections[@]}"; do
+    printf '\n%s\n' "$s"
+  done
 } > "$ROOT/docs/benchmarks.md"
 log "wrote docs/benchmarks.md"

@@ -81,6 +81,18 @@ pg_stop() {
   as_pg_owner "$PG_BIN/pg_ctl" -D "$data" -m fast stop >/dev/null 2>&1 || true
 }
 
+# A throw-away PostgreSQL cluster on a free port for this script's lifetime (stopped and removed
+# on exit); exports SOCIALAI_TEST_DATABASE_URL.
+pg_throwaway() {
+  PG_TMP="$(mktemp -d /tmp/socialai-pg.XXXXXX)"
+  chmod 755 "$PG_TMP"
+  local port=$((20000 + RANDOM % 20000))
+  trap 'pg_stop "$PG_TMP/pg"; rm -rf "$PG_TMP"' EXIT
+  pg_start "$PG_TMP/pg" "$PG_TMP/sock" "$port"
+  export SOCIALAI_TEST_DATABASE_URL="postgresql://postgres@/socialai?host=$PG_TMP/sock&port=$port"
+  log "test database: $SOCIALAI_TEST_DATABASE_URL"
+}
+
 # A directory the PostgreSQL owner can reach: $1 if it can, else one under /var/tmp.
 pg_reachable_dir() {
   local want="$1"

@@ -40,6 +40,8 @@ std::string status_to_json(const std::vector<WorkerStatus>& rows) {
                    {"rssBytes", opt(s.rss_bytes)},
                    {"heartbeatState", opt(s.heartbeat_state)},
                    {"note", opt(s.note)},
+                   {"database", opt(s.database)},
+                   {"databaseError", opt(s.database_error)},
                    {"recentErrors", errors(s.db.recent_errors)}});
   }
   return arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/redact.h"
 #include "manager/child_process.h"
 #include "manager/healdec.h"
 
@@ -66,6 +67,9 @@ struct Supervisor::Impl {
   std::vector<std::string> order;  // configuration order, for status
   asio::steady_timer sample_timer;
   bool shutting_down = false;
+  // What the status poller last said about PostgreSQL: nullopt before its first answer.
+  std::optional<bool> database_up;
+  std::string database_error;
 
   std::vector<std::string> child_env(const Slot& s) const {
     std::map<std::string, std::string> env;
@@ -360,8 +364,10 @@ bool Supervisor::control(const std::string& name, Control action) {
 
 void Supervisor::on_db_snapshot(DbSnapshot snapshot) {
   Impl& m = *impl_;
+  m.database_up = snapshot.ok;
+  m.database_error = snapshot.ok ? std::string() : redact_db_url(snapshot.error);
   if (!snapshot.ok) {
-    return;
+    return;  // keep the last known figures; the rows say the database is down
   }
   const auto now = Clock::now();
   for (auto& [name, s] : m.slots) {
@@ -419,6 +425,12 @@ std::vector<WorkerStatus> Supervisor::status() const {
       }
     }
     r.db = s.db;
+    if (m.database_up) {
+      r.database = *m.database_up ? "up" : "down";
+      if (!*m.database_up) {
+        r.database_error = m.database_error;
+      }
+    }
     const bool hb_fresh =
         hb == nullptr || s.cfg.healdec.heartbeat_timeout.count() == 0 ||
         hb->age_s <= static_cast<double>(s.cfg.healdec.heartbeat_timeout.count());

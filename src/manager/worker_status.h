@@ -64,6 +64,10 @@ struct WorkerStatus {
   std::optional<std::uint64_t> rss_bytes;
   std::optional<std::string> heartbeat_state;
   std::optional<std::string> note;  // the worker's standing note (WorkerContext::set_note)
+  // "up" or "down" as the status poller last found PostgreSQL (nullopt: no database or no
+  // answer yet); while down, the database-derived fields are the last known values.
+  std::optional<std::string> database;
+  std::optional<std::string> database_error;  // connection error text, credentials redacted
   DbWorkerInfo db;  // the raw database view (recent errors, hourly figures)
 };
 

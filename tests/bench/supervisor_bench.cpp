@@ -33,30 +33,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_util.h"
 #include "manager_harness.h"
 
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
+using socialai::bench::Clock;
+using socialai::bench::ms_since;
+using socialai::bench::percentile;
 using json = nlohmann::json;
 using socialai::testing::ManagerProcess;
 using socialai::testing::read_pids;
 
 const std::string kFake = SOCIALAI_FAKE_WORKER_BIN;
-
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) {
-    return 0;
-  }
-  std::sort(v.begin(), v.end());
-  const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
 
 std::uint64_t file_size(const std::string& path) {
   struct stat st {};
@@ -482,7 +472,7 @@ double cat_seconds(long lines, int width, const std::string& dir) {
   return s;
 }
 
-std::string fmt(const char* f, double v) {
+std::string num(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
@@ -560,8 +550,8 @@ int main(int argc, char** argv) {
   const auto med = [](const std::vector<double>& v) { return percentile(v, 0.5); };
   const auto spread = [](const std::vector<double>& v, const char* f) {
     if (v.empty()) return std::string("n/a");
-    return fmt(f, *std::min_element(v.begin(), v.end())) + "–" +
-           fmt(f, *std::max_element(v.begin(), v.end()));
+    return num(f, *std::min_element(v.begin(), v.end())) + "–" +
+           num(f, *std::max_element(v.begin(), v.end()));
   };
   const Entry& us = entries.front();
   auto row = [&](const std::string& figure, const std::function<std::string(const Entry&)>& cell,
@@ -576,34 +566,34 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i <= entries.size(); ++i) std::printf("---|");
   std::printf("\n");
   row("idle PSS, supervisor processes, 7 children", [](const Entry& e) {
-    return fmt("%.1f MB", static_cast<double>(e.idle.pss_kb) / 1024.0);
+    return num("%.1f MB", static_cast<double>(e.idle.pss_kb) / 1024.0);
   }, "");
   row("idle RSS", [](const Entry& e) {
-    return fmt("%.1f MB", static_cast<double>(e.idle.rss_kb) / 1024.0);
+    return num("%.1f MB", static_cast<double>(e.idle.rss_kb) / 1024.0);
   }, "");
   row("idle CPU over " + std::to_string(idle_window.count()) + " s", [](const Entry& e) {
-    return fmt("%.2f s", e.idle.cpu_s);
+    return num("%.2f s", e.idle.cpu_s);
   }, "");
   row("restart after kill -9, median of " + std::to_string(kills), [&](const Entry& e) {
-    return e.restart.empty() ? std::string("failed") : fmt("%.2f ms", med(e.restart));
-  }, "fork+exec " + fmt("%.2f ms", med(spawn)));
+    return e.restart.empty() ? std::string("failed") : num("%.2f ms", med(e.restart));
+  }, "fork+exec " + num("%.2f ms", med(spawn)));
   row("restart p95 (min–max)", [&](const Entry& e) {
     return e.restart.empty() ? std::string("failed")
-                             : fmt("%.2f ms", percentile(e.restart, 0.95)) + " (" +
+                             : num("%.2f ms", percentile(e.restart, 0.95)) + " (" +
                                    spread(e.restart, "%.1f") + ")";
-  }, "fork+exec " + fmt("%.2f ms", percentile(spawn, 0.95)));
+  }, "fork+exec " + num("%.2f ms", percentile(spawn, 0.95)));
   row("log throughput, " + std::to_string(lines) + " lines × 2 streams, median of " +
           std::to_string(rounds) + " (min–max)",
       [&](const Entry& e) {
         return e.mbps.empty() ? std::string("failed")
-                              : fmt("%.0f MB/s", med(e.mbps)) + " (" + spread(e.mbps, "%.0f") + ")";
+                              : num("%.0f MB/s", med(e.mbps)) + " (" + spread(e.mbps, "%.0f") + ")";
       },
-      "cat " + fmt("%.0f MB/s", med(cat_mbps)) + " (" + spread(cat_mbps, "%.0f") + ")");
+      "cat " + num("%.0f MB/s", med(cat_mbps)) + " (" + spread(cat_mbps, "%.0f") + ")");
   row("lines lost / split or out of order", [](const Entry& e) {
     return std::to_string(e.missing) + " / " + std::to_string(e.bad);
   }, "");
   row("supervisor CPU per 100 MB of logs", [&](const Entry& e) {
-    return e.cpu_per_100mb.empty() ? std::string("n/a") : fmt("%.2f s", med(e.cpu_per_100mb));
+    return e.cpu_per_100mb.empty() ? std::string("n/a") : num("%.2f s", med(e.cpu_per_100mb));
   }, "");
   std::printf("\nRatios (socialai-manager ÷ reference, same run):");
   for (std::size_t i = 1; i < entries.size(); ++i) {

@@ -287,6 +287,27 @@ TEST_F(ManagerSystem, ExecFailureIsReportedAndHealdecGivesUp) {
   reap_orphans();
 }
 
+TEST_F(ManagerSystem, UnreachableDatabaseIsReportedInStatusWithoutSecrets) {
+  // No server behind this socket directory: the status poller fails and says so per row, the
+  // supervision itself goes on.
+  const std::string url = "postgresql://someone:hunter2secret@/socialai?host=" + dir_ +
+                          "/no-such-socket&connect_timeout=1";
+  ManagerProcess m(config({worker_json("w", {})}, "\"restart_delay_ms\": 50",
+                          "\"database\": {\"url\": " + json(url).dump() +
+                              ", \"migrate_on_start\": false},\n"),
+                   dir_);
+  ASSERT_TRUE(m.wait_until([&] { return m.worker("w")["database"] == "down"; }, 15s))
+      << m.worker("w").dump() << m.log();
+  const auto w = m.worker("w");
+  EXPECT_EQ(state_of(w), "running");
+  ASSERT_TRUE(w["databaseError"].is_string());
+  EXPECT_FALSE(w["databaseError"].get<std::string>().empty());
+  std::string body;
+  m.http("GET", "/api/workers/status", &body);
+  EXPECT_EQ(body.find("hunter2secret"), std::string::npos) << body;
+  EXPECT_EQ(m.log().find("hunter2secret"), std::string::npos);
+}
+
 TEST_F(ManagerSystem, InvalidConfigExits78NamingTheKey) {
   std::ofstream(dir_ + "/bad.json") << R"({"workers": {"search": {"intervall_ms": 5}}})";
   auto r = run_command({SOCIALAI_MANAGER_BIN, "--config", dir_ + "/bad.json"});
