@@ -86,10 +86,10 @@ pg_stop() {
 pg_throwaway() {
   PG_TMP="$(mktemp -d /tmp/socialai-pg.XXXXXX)"
   chmod 755 "$PG_TMP"
-  local port=$((20000 + RANDOM % 20000))
+  PG_PORT=$((20000 + RANDOM % 20000))
   trap 'pg_stop "$PG_TMP/pg"; rm -rf "$PG_TMP"' EXIT
-  pg_start "$PG_TMP/pg" "$PG_TMP/sock" "$port"
-  export SOCIALAI_TEST_DATABASE_URL="postgresql://postgres@/socialai?host=$PG_TMP/sock&port=$port"
+  pg_start "$PG_TMP/pg" "$PG_TMP/sock" "$PG_PORT"
+  export SOCIALAI_TEST_DATABASE_URL="postgresql://postgres@/socialai?host=$PG_TMP/sock&port=$PG_PORT"
   log "test database: $SOCIALAI_TEST_DATABASE_URL"
 }
 

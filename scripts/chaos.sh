@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Chaos run (docs/reliability.md): the sync workers under socialai-manager against the devnet,
+# while this script kill -9s random workers and the manager itself at random instants and stops
+# PostgreSQL once mid-cycle. Afterwards every synced table (and every cursor) must equal what
+# one clean, undisturbed sync of the same devnet data produces: nothing lost, nothing doubled.
+# Also checks that the manager reports the database down while it is, and that nothing is left
+# running at the end.
+#
+# Usage: scripts/chaos.sh [SECONDS]   (default 60; CI runs it with the default)
+source "$(dirname "$0")/lib.sh"
+
+duration="${1:-60}"
+install_deps
+build RelWithDebInfo
+pg_throwaway
+B="$BUILD_DIR"
+SOCK="$PG_TMP/sock"
+WORK="$PG_TMP/chaos"
+mkdir -p "$WORK"
+RANDOM=4242  # the same sequence of chaos on every run
+
+devnet_pid="" manager_pid=""
+cleanup() {
+  [ -n "$manager_pid" ] && kill -9 "$manager_pid" 2>/dev/null || true
+  [ -n "$devnet_pid" ] && kill "$devnet_pid" 2>/dev/null || true
+  pkill -9 -f "^$B/socialai-worker-" 2>/dev/null || true
+  pg_stop "$PG_TMP/pg"
+  rm -rf "$PG_TMP"
+}
+trap cleanup EXIT
+
+psql_db() { psql -h "$SOCK" -p "$PG_PORT" -U postgres -d "$1" -qAtX -v ON_ERROR_STOP=1 -c "$2"; }
+for db in clean chaos; do psql_db postgres "CREATE DATABASE $db"; psql_db $db "CREATE EXTENSION pg_trgm"; done
+url_of() { echo "postgresql://postgres@/$1?host=$SOCK&port=$PG_PORT"; }
+
+# --- devnet: one data set for both runs (no growth, no faults unless set below)
+"$B/socialai-devnet" --listen 127.0.0.1:0 --seed 7 >"$WORK/devnet.out" 2>"$WORK/devnet.err" &
+devnet_pid=$!
+for _ in $(seq 100); do grep -q "listening on" "$WORK/devnet.out" 2>/dev/null && break; sleep 0.1; done
+DEVNET="http://$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$WORK/devnet.out")"
+[ "$DEVNET" != "http://" ] || die "devnet did not start: $(cat "$WORK/devnet.err")"
+
+# The sync workers that are built, with their devnet settings.
+workers=()
+for w in farcaster reddit ethereum base solana; do
+  [ -x "$B/socialai-worker-$w" ] && workers+=("$w")
+done
+[ ${#workers[@]} -gt 0 ] || die "no sync worker is built"
+log "chaos over ${workers[*]} for $duration s"
+
+write_config() {  # write_config DB FILE INTERVAL_MS
+  local db_url; db_url="$(url_of "$1")"
+  python3 - "$db_url" "$DEVNET" "$3" "${workers[@]}" >"$2" <<'PY'
+import json, sys
+url, devnet, interval, names = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+specific = {
+  "farcaster": {"hub_url": devnet + "/farcaster", "fids": [1, 2, 3, 4, 5, 6]},
+  "reddit": {"subreddits": ["ethereum", "solana"], "base_url": devnet + "/reddit",
+             "auth_url": devnet + "/reddit/api/v1/access_token",
+             "client_id": "devnet-client", "client_secret": "devnet-secret"},
+  "ethereum": {"rpc_url": devnet + "/evm/1"},
+  "base": {"rpc_url": devnet + "/evm/8453"},
+  "solana": {"rpc_url": devnet + "/solana"},
+}
+workers = {n: dict(specific[n], interval_ms=interval) for n in names}
+print(json.dumps({"database": {"url": url}, "http": {"listen": "127.0.0.1:0"},
+                  "healdec": {"restart_delay_ms": 100, "max_restarts": 1000000,
+                              "backoff_max_ms": 1000, "stop_timeout_ms": 5000},
+                  "workers": workers}, indent=1))
+PY
+}
+
+# Runs every worker --once, three times over, so each reaches the end of the devnet's data.
+converge() {  # converge DB
+  write_config "$1" "$WORK/$1-once.json" 1000
+  for round in 1 2 3; do
+    for w in "${workers[@]}"; do
+      "$B/socialai-worker-$w" --config "$WORK/$1-once.json" --once >>"$WORK/$1-once.log" 2>&1 ||
+        log "$1: $w --once round $round failed (see $WORK/$1-once.log)"
+    done
+  done
+}
+
+# Every synced table as sorted JSON rows without surrogate ids and bookkeeping timestamps.
+TABLES=(profiles external_posts reactions follows wallets token_balances nft_holdings
+        chain_transactions sync_state)
+dump() {  # dump DB -> $WORK/DB.dump
+  : >"$WORK/$1.dump"
+  for t in "${TABLES[@]}"; do
+    echo "== $t" >>"$WORK/$1.dump"
+    psql_db "$1" "SELECT r FROM (SELECT (to_jsonb(x) - 'id' - 'updated_at' - 'search_vector'
+                    - 'search_pending' - 'tags')::text AS r FROM $t x) s ORDER BY r" >>"$WORK/$1.dump"
+  done
+}
+
+log "clean run"
+converge clean
+dump clean
+
+# --- chaos
+status_json() { curl -s --max-time 2 "http://127.0.0.1:$MANAGER_PORT/api/workers/status" || true; }
+start_manager() {
+  MANAGER_PORT=$((40000 + RANDOM % 20000))
+  write_config chaos "$WORK/chaos.json" 300
+  sed -i "s/127.0.0.1:0/127.0.0.1:$MANAGER_PORT/" "$WORK/chaos.json"
+  "$B/socialai-manager" --config "$WORK/chaos.json" >>"$WORK/manager.log" 2>&1 &
+  manager_pid=$!
+  for _ in $(seq 100); do status_json | grep -q '"name"' && return 0; sleep 0.1; done
+  die "manager did not come up: $(tail -20 "$WORK/manager.log")"
+}
+random_worker_pid() {
+  status_json | python3 -c 'import json,random,sys
+rows=[r for r in json.load(sys.stdin) if r.get("pid")]
+random.seed(int(sys.argv[1]))
+print(random.choice(rows)["pid"] if rows else "")' "$RANDOM" 2>/dev/null || true
+}
+
+start_manager
+curl -s -X POST "$DEVNET/_devnet/faults" -d '{"service":"*","rate":0.1}' >/dev/null
+kills=0 manager_kills=0 db_down_seen=0 db_stopped=0
+end=$((SECONDS + duration))
+while [ $SECONDS -lt $end ]; do
+  sleep "0.$((2 + RANDOM % 8))"
+  roll=$((RANDOM % 100))
+  if [ $db_stopped -eq 0 ] && [ $SECONDS -ge $((end - duration / 2)) ]; then
+    log "stopping PostgreSQL mid-cycle"
+    as_pg_owner "$PG_BIN/pg_ctl" -D "$PG_TMP/pg" -m immediate stop >/dev/null
+    db_stopped=1
+    for _ in $(seq 50); do
+      status_json | grep -q '"database":"down"' && { db_down_seen=1; break; }
+      sleep 0.2
+    done
+    sleep 2
+    pg_start "$PG_TMP/pg" "$SOCK" "$PG_PORT" >/dev/null 2>&1
+    log "PostgreSQL is back (manager reported it down: $db_down_seen)"
+  elif [ $roll -lt 10 ]; then
+    kill -9 "$manager_pid" 2>/dev/null || true
+    wait "$manager_pid" 2>/dev/null || true
+    manager_kills=$((manager_kills + 1))
+    sleep 0.3
+    left="$(pgrep -f "^$B/socialai-worker-" || true)"
+    [ -z "$left" ] || die "workers outlived the killed manager: $left"
+    start_manager
+  else
+    pid="$(random_worker_pid)"
+    if [ -n "$pid" ]; then
+      kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
+    fi
+  fi
+done
+log "chaos done: $kills worker kills, $manager_kills manager kills, PostgreSQL stopped once"
+curl -s -X POST "$DEVNET/_devnet/faults" -d '{"service":"*","rate":0}' >/dev/null
+kill -TERM "$manager_pid"
+wait "$manager_pid" || die "manager exited with $? after SIGTERM"
+manager_pid=""
+left="$(pgrep -f "^$B/socialai-worker-" || true)"
+[ -z "$left" ] || die "processes left behind after the manager stopped: $left"
+
+log "converging the chaos database"
+converge chaos
+dump chaos
+
+[ $db_down_seen -eq 1 ] || die "the manager never reported the database down"
+if ! diff -u "$WORK/clean.dump" "$WORK/chaos.dump" >"$WORK/diff.txt"; then
+  head -40 "$WORK/diff.txt" >&2
+  die "tables differ after chaos (full diff: $WORK/diff.txt)"
+fi
+rows=$(grep -vc '^== ' "$WORK/clean.dump")
+log "chaos ok: $rows rows in ${#TABLES[@]} tables equal the clean run; $kills worker kills, $manager_kills manager kills, 1 database stop"
