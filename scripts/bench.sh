@@ -69,7 +69,7 @@ log "benchmarks took $(( $(date +%s) - started )) s"
 # Benchmarks
 
 Measured by \`scripts/bench.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')),
-$(uname -sr), a Release build. Every figure is beside its reference measured in the same run;
+$(uname -sr), a ${BUILD_TYPE:-Release} build. Every figure is beside its reference measured in the same run;
 these machines are shared and noisy, so read the ratios and the spread, not single numbers.
 The whole run took $(( $(date +%s) - started )) s. SPEC §10 lists the targets.
 HEAD
