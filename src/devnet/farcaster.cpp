@@ -6,6 +6,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -323,28 +324,34 @@ class FarcasterService : public Service {
     if (rev) {
       std::reverse(order.begin(), order.end());
     }
-    json messages = json::array();
+    // Pages are assembled from each message's serialised text (cached for casts), so the
+    // simulator stays cheap next to the worker it measures.
+    std::string body = "{\"messages\":[";
+    std::size_t n = 0;
     Key last;
     for (const Item* it : order) {
       const Key k{it->ts, it->hash};
       if (after && (rev ? !(k < *after) : !(*after < k))) {
         continue;
       }
-      messages.push_back(render(*it));
+      body += n == 0 ? "" : ",";
+      body += render(*it);
       last = k;
-      if (messages.size() == size) {
+      if (++n == size) {
         break;
       }
     }
-    json out = {{"messages", std::move(messages)}};
+    body += "]";
     // Both hubs hand out a token whenever the page is full, even if nothing follows. The last
     // page: Hubble serialises the empty token as "" (ts-proto bytes), Snapchain omits the field.
-    if (out["messages"].size() == size) {
-      out["nextPageToken"] = encode_token(last);
+    if (n == size) {
+      body += ",\"nextPageToken\":\"" + encode_token(last) + "\"";
     } else if (dialect_ == Dialect::kHubble) {
-      out["nextPageToken"] = "";
+      body += ",\"nextPageToken\":\"\"";
     }
-    return Response::json(200, out);
+    Response r;
+    r.body = body + "}";
+    return r;
   }
 
   static json envelope(const char* type, std::uint64_t fid, std::uint32_t ts,
@@ -372,7 +379,16 @@ class FarcasterService : public Service {
         items.push_back(&e);
       }
     }
-    return page(req, items, [a](const fc::CastEntry& e) {
+    return page(req, items, [this, a](const fc::CastEntry& e) -> const std::string& {
+      auto [cached, fresh] = cast_text_.try_emplace(e.hash);
+      if (fresh) {
+        cached->second = render_cast(a, e).dump();
+      }
+      return cached->second;
+    });
+  }
+
+  static json render_cast(const Account* a, const fc::CastEntry& e) {
       const fc::Cast& c = a->casts[e.cast];
       if (e.remove) {
         // targetHash stays base64 on both hubs (Snapchain: serdebase64; Hubble's transformHash
@@ -401,7 +417,6 @@ class FarcasterService : public Service {
       }
       return envelope("MESSAGE_TYPE_CAST_ADD", c.fid, c.ts, c.hash, "castAddBody",
                       std::move(body));
-    });
   }
 
   Response user_data(const Request& req) const {
@@ -418,7 +433,8 @@ class FarcasterService : public Service {
     const std::uint64_t fid = a != nullptr ? a->fid : 0;
     return page(req, items, [fid](const fc::UserData& u) {
       return envelope("MESSAGE_TYPE_USER_DATA_ADD", fid, u.ts, u.hash, "userDataBody",
-                      {{"type", u.type}, {"value", u.value}});
+                      {{"type", u.type}, {"value", u.value}})
+          .dump();
     });
   }
 
@@ -466,7 +482,8 @@ class FarcasterService : public Service {
     return page(req, items, [](const fc::Reaction& r) {
       return envelope("MESSAGE_TYPE_REACTION_ADD", r.fid, r.ts, r.hash, "reactionBody",
                       {{"type", r.type == 1 ? "REACTION_TYPE_LIKE" : "REACTION_TYPE_RECAST"},
-                       {"targetCastId", {{"fid", r.target.fid}, {"hash", r.target.hash}}}});
+                       {"targetCastId", {{"fid", r.target.fid}, {"hash", r.target.hash}}}})
+          .dump();
     });
   }
 
@@ -483,7 +500,8 @@ class FarcasterService : public Service {
     }
     return page(req, items, [](const fc::Link& l) {
       return envelope("MESSAGE_TYPE_LINK_ADD", l.fid, l.ts, l.hash, "linkBody",
-                      {{"type", "follow"}, {"targetFid", l.target}});
+                      {{"type", "follow"}, {"targetFid", l.target}})
+          .dump();
     });
   }
 
@@ -515,12 +533,14 @@ class FarcasterService : public Service {
                        {"blockHash", v.block_hash},
                        {"type", 0},
                        {"chainId", 0},
-                       {"protocol", v.solana ? "PROTOCOL_SOLANA" : "PROTOCOL_ETHEREUM"}});
+                       {"protocol", v.solana ? "PROTOCOL_SOLANA" : "PROTOCOL_ETHEREUM"}})
+          .dump();
     });
   }
 
   Dialect dialect_;
   fc::DataSet data_;
+  mutable std::unordered_map<std::string, std::string> cast_text_;  // message hash → serialised JSON
 };
 
 }  // namespace

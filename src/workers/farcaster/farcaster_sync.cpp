@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <future>
 #include <set>
 #include <stdexcept>
 
@@ -138,6 +139,7 @@ HubSync::HubSync(Db& db, std::string worker, HubSettings settings,
       stopping_(std::move(stopping)),
       limiter_(std::make_unique<RateLimiter>(settings_.requests_per_minute)),
       http_(http_options(limiter_.get(), stopping_)),
+      cast_http_(http_options(limiter_.get(), stopping_)),
       store_(db),
       dialect_(settings_.dialect) {}
 
@@ -173,14 +175,14 @@ Dialect HubSync::dialect() {
   }
 }
 
-Page HubSync::fetch(const std::string& what, const std::string& path_query) {
+Page HubSync::fetch(HttpClient& client, const std::string& what, const std::string& path_query) {
   HttpHeaders headers;
   if (!settings_.api_key.empty()) {
     headers.emplace_back("x-api-key", settings_.api_key);
   }
   const std::string url = settings_.hub_url + path_query;
   for (int attempt = 1;; ++attempt) {
-    const HttpResponse r = http_.get(url, headers);
+    const HttpResponse r = client.get(url, headers);
     if (!r.ok()) {
       // HttpClient already retried 429/5xx/transport failures; this one is final.
       const std::string cause =
@@ -260,17 +262,28 @@ void HubSync::sync_casts(std::uint64_t fid, FidResult& result) {
   std::string cursor =
       db_.with_transaction([&](pqxx::work& tx) { return store_.cursor(tx, worker_, key); })
           .value_or("");
-  std::string token = cursor;
-  for (;;) {
+  // The next page is fetched and parsed on another thread while this one writes the current
+  // page, so HTTP, JSON and PostgreSQL overlap. Only one request is in flight at a time.
+  auto request = [this, f](const std::string& token) {
     std::string pq = "/v1/castsByFid?fid=" + f + "&pageSize=" + std::to_string(settings_.page_size);
     if (!token.empty()) {
       pq += "&pageToken=" + url_escape(token);
     }
-    const Page p = fetch("fid " + f + " castsByFid", pq);
+    return std::async(std::launch::async,
+                      [this, f, pq] { return fetch(cast_http_, "fid " + f + " castsByFid", pq); });
+  };
+  std::string token = cursor;
+  std::future<Page> pending = request(token);
+  for (;;) {
+    const Page p = pending.get();
     const bool last = p.next_page_token.empty() || p.messages == 0;
     const std::string next_cursor = last ? token : p.next_page_token;
     if (!last && p.next_page_token == token) {
       throw std::runtime_error("fid " + f + " castsByFid: hub repeated a page token");
+    }
+    const bool more = !last && !(stopping_ && stopping_());
+    if (more) {
+      pending = request(p.next_page_token);
     }
     db_.with_transaction([&](pqxx::work& tx) {
       result.casts_written += store_.upsert_casts(tx, p.casts);
@@ -282,7 +295,7 @@ void HubSync::sync_casts(std::uint64_t fid, FidResult& result) {
     cursor = next_cursor;
     result.casts += static_cast<std::int64_t>(p.casts.size());
     ++result.pages;
-    if (last || (stopping_ && stopping_())) {
+    if (!more) {
       return;
     }
     token = p.next_page_token;

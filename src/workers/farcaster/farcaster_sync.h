@@ -66,8 +66,11 @@ class HubSync {
   FidResult sync_fid(std::uint64_t fid);
 
  private:
-  // GET, retried on malformed bodies; returns the parsed page or throws.
-  Page fetch(const std::string& what, const std::string& path_query);
+  // GET with `client`, retried on malformed bodies; returns the parsed page or throws.
+  Page fetch(HttpClient& client, const std::string& what, const std::string& path_query);
+  Page fetch(const std::string& what, const std::string& path_query) {
+    return fetch(http_, what, path_query);
+  }
   // Every page of a listing (snapshot kinds are small).
   Page fetch_all(const std::string& what, const std::string& path_query);
   void sync_snapshot(std::uint64_t fid);
@@ -79,6 +82,7 @@ class HubSync {
   std::function<bool()> stopping_;
   std::unique_ptr<RateLimiter> limiter_;
   HttpClient http_;
+  HttpClient cast_http_;  // used by the prefetching task only, one request at a time
   FarcasterStore store_;
   std::optional<Dialect> dialect_;
 };
