@@ -123,6 +123,22 @@ Key decode_token(std::string token) {
   return k;
 }
 
+// Pointers to the elements of `v` that `keep` accepts (an account's listing, filtered).
+template <typename T, typename Keep>
+std::vector<const T*> select(const Account* a, const std::vector<T> Account::*list, Keep keep) {
+  std::vector<const T*> out;
+  if (a != nullptr) {
+    for (const T& x : a->*list) {
+      if (keep(x)) {
+        out.push_back(&x);
+      }
+    }
+  }
+  return out;
+}
+
+constexpr auto kAll = [](const auto&) { return true; };
+
 class BadRequest : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -373,12 +389,7 @@ class FarcasterService : public Service {
 
   Response casts(const Request& req) const {
     const Account* a = account(req);
-    std::vector<const fc::CastEntry*> items;
-    if (a != nullptr) {
-      for (const auto& e : a->cast_log) {
-        items.push_back(&e);
-      }
-    }
+    const auto items = select(a, &Account::cast_log, kAll);
     return page(req, items, [this, a](const fc::CastEntry& e) -> const std::string& {
       auto [cached, fresh] = cast_text_.try_emplace(e.hash);
       if (fresh) {
@@ -421,11 +432,8 @@ class FarcasterService : public Service {
 
   Response user_data(const Request& req) const {
     const Account* a = account(req);
-    std::vector<const fc::UserData*> items;
-    if (a != nullptr) {
-      for (const auto& u : a->user_data) {
-        items.push_back(&u);
-      }
+    auto items = select(a, &Account::user_data, kAll);
+    {
       std::sort(items.begin(), items.end(), [](const auto* x, const auto* y) {
         return Key{x->ts, x->hash} < Key{y->ts, y->hash};
       });
@@ -471,14 +479,9 @@ class FarcasterService : public Service {
   Response reactions(const Request& req) const {
     const Account* a = account(req);
     const int type = reaction_filter(req);
-    std::vector<const fc::Reaction*> items;
-    if (a != nullptr) {
-      for (const auto& r : a->reactions) {
-        if (!r.removed && (type == 0 || r.type == type)) {
-          items.push_back(&r);
-        }
-      }
-    }
+    const auto items = select(a, &Account::reactions, [type](const fc::Reaction& r) {
+      return !r.removed && (type == 0 || r.type == type);
+    });
     return page(req, items, [](const fc::Reaction& r) {
       return envelope("MESSAGE_TYPE_REACTION_ADD", r.fid, r.ts, r.hash, "reactionBody",
                       {{"type", r.type == 1 ? "REACTION_TYPE_LIKE" : "REACTION_TYPE_RECAST"},
@@ -490,14 +493,9 @@ class FarcasterService : public Service {
   Response links(const Request& req) const {
     const Account* a = account(req);
     const auto t = req.param("link_type");
-    std::vector<const fc::Link*> items;
-    if (a != nullptr && (!t || *t == "follow")) {
-      for (const auto& l : a->links) {
-        if (!l.removed) {
-          items.push_back(&l);
-        }
-      }
-    }
+    const bool follows = !t || *t == "follow";
+    const auto items =
+        select(a, &Account::links, [follows](const fc::Link& l) { return follows && !l.removed; });
     return page(req, items, [](const fc::Link& l) {
       return envelope("MESSAGE_TYPE_LINK_ADD", l.fid, l.ts, l.hash, "linkBody",
                       {{"type", "follow"}, {"targetFid", l.target}})
@@ -507,12 +505,7 @@ class FarcasterService : public Service {
 
   Response verifications(const Request& req) const {
     const Account* a = account(req);
-    std::vector<const fc::Verification*> items;
-    if (a != nullptr) {
-      for (const auto& v : a->verifications) {
-        items.push_back(&v);
-      }
-    }
+    const auto items = select(a, &Account::verifications, kAll);
     const std::uint64_t fid = a != nullptr ? a->fid : 0;
     const bool hubble = dialect_ == Dialect::kHubble;
     return page(req, items, [fid, hubble](const fc::Verification& v) {

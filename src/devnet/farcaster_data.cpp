@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "workers/farcaster/base58.h"
+
 namespace socialai::devnet::fc {
 namespace {
 
@@ -39,31 +41,7 @@ bool key_less(const T& a, const T& b) {
 }  // namespace
 
 std::string DataSet::base58(const std::vector<unsigned char>& bytes) {
-  static const char* alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-  std::vector<unsigned char> digits;  // base58 digits, least significant first
-  for (unsigned char byte : bytes) {
-    int carry = byte;
-    for (auto& d : digits) {
-      carry += d * 256;
-      d = static_cast<unsigned char>(carry % 58);
-      carry /= 58;
-    }
-    while (carry > 0) {
-      digits.push_back(static_cast<unsigned char>(carry % 58));
-      carry /= 58;
-    }
-  }
-  std::string out;
-  for (unsigned char byte : bytes) {
-    if (byte != 0) {
-      break;
-    }
-    out += '1';
-  }
-  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
-    out += alphabet[*it];
-  }
-  return out;
+  return base58_encode(bytes);
 }
 
 std::uint64_t DataSet::next() {  // splitmix64

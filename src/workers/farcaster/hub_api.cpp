@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "workers/farcaster/base58.h"
+
 namespace socialai::farcaster {
 namespace {
 
@@ -269,34 +271,6 @@ std::vector<unsigned char> base64_decode(std::string_view in) {
       bits -= 8;
       out.push_back(static_cast<unsigned char>(v >> bits));
     }
-  }
-  return out;
-}
-
-std::string base58_encode(const std::vector<unsigned char>& bytes) {
-  static const char* kAlphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-  std::vector<unsigned char> digits;  // base58 digits, least significant first
-  for (unsigned char byte : bytes) {
-    unsigned carry = byte;
-    for (auto& d : digits) {
-      carry += static_cast<unsigned>(d) * 256;
-      d = static_cast<unsigned char>(carry % 58);
-      carry /= 58;
-    }
-    while (carry > 0) {
-      digits.push_back(static_cast<unsigned char>(carry % 58));
-      carry /= 58;
-    }
-  }
-  std::string out;
-  for (unsigned char byte : bytes) {
-    if (byte != 0) {
-      break;
-    }
-    out += '1';
-  }
-  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
-    out += kAlphabet[*it];
   }
   return out;
 }

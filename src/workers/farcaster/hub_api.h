@@ -86,9 +86,8 @@ std::string reaction_type_param(Dialect d, int type);
 // {"error","errorDetail"}, or the first 200 bytes of anything else.
 std::string error_reason(std::string_view body);
 
-// Helpers shared with tests: base64 → bytes (throws MalformedResponse), bytes → base58/0x-hex.
+// Helpers: base64 → bytes (throws MalformedResponse), bytes → 0x-hex. (base58: base58.h)
 std::vector<unsigned char> base64_decode(std::string_view in);
-std::string base58_encode(const std::vector<unsigned char>& bytes);
 std::string hex_encode(const std::vector<unsigned char>& bytes);
 
 }  // namespace socialai::farcaster
