@@ -270,6 +270,19 @@ TEST_P(FarcasterSyncTest, IncrementalGrowthAndRemoves) {
   expect_truth();
 }
 
+TEST_P(FarcasterSyncTest, RefusedCursorRestartsFromTheBeginning) {
+  start_devnet();
+  HubSync hub(*db_, "farcaster", settings());
+  ASSERT_EQ(sync_all(hub), 0);
+  // Cursors from another hub, and a cast the worker must re-create from the first page.
+  db_->with_transaction([&](pqxx::work& tx) {
+    db_->exec(tx, "UPDATE sync_state SET cursor = 'not a token from this hub'");
+    db_->exec(tx, "DELETE FROM external_posts WHERE id = (SELECT min(id) FROM external_posts)");
+  });
+  EXPECT_EQ(sync_all(hub), 0);
+  expect_truth();
+}
+
 TEST_P(FarcasterSyncTest, KillNineMidSyncThenRestartConverges) {
   start_devnet({"--latency-ms", "3"});
   const std::string dir = socialai::testing::make_temp_dir();

@@ -185,10 +185,11 @@ Page HubSync::fetch(HttpClient& client, const std::string& what, const std::stri
     const HttpResponse r = client.get(url, headers);
     if (!r.ok()) {
       // HttpClient already retried 429/5xx/transport failures; this one is final.
-      const std::string cause =
-          r.status == 0 ? r.error
-                        : "status " + std::to_string(r.status) + " (" + error_reason(r.body) + ")";
-      throw std::runtime_error(what + ": " + cause);
+      if (r.status == 0) {
+        throw std::runtime_error(what + ": " + r.error);
+      }
+      throw HubStatusError(r.status, what + ": status " + std::to_string(r.status) + " (" +
+                                         error_reason(r.body) + ")");
     }
     try {
       return parse_page(r.body);
@@ -274,8 +275,21 @@ void HubSync::sync_casts(std::uint64_t fid, FidResult& result) {
   };
   std::string token = cursor;
   std::future<Page> pending = request(token);
-  for (;;) {
-    const Page p = pending.get();
+  for (bool first = true;; first = false) {
+    Page p;
+    try {
+      p = pending.get();
+    } catch (const HubStatusError& e) {
+      // A token from another hub (or an older hub version) is refused with a 4xx: start over
+      // from the first page; the upserts make the re-read harmless.
+      if (!first || token.empty() || e.status < 400 || e.status >= 500) {
+        throw;
+      }
+      spdlog::warn("fid {}: the hub refused the stored casts cursor ({}); reading from the start",
+                   f, e.what());
+      token.clear();
+      p = request(token).get();
+    }
     const bool last = p.next_page_token.empty() || p.messages == 0;
     const std::string next_cursor = last ? token : p.next_page_token;
     if (!last && p.next_page_token == token) {

@@ -43,6 +43,14 @@ HubSettings read_settings(const WorkerContext& ctx);
 // "[1,2,3]" or "1, 2,3" → fids; throws std::invalid_argument on anything else.
 std::vector<std::uint64_t> parse_fids(const std::string& text);
 
+// A hub answer with a non-2xx status after the retries (4xx are not retried).
+class HubStatusError : public std::runtime_error {
+ public:
+  HubStatusError(long http_status, const std::string& message)
+      : std::runtime_error(message), status(http_status) {}
+  long status;
+};
+
 struct FidResult {
   std::int64_t casts = 0;          // cast adds received
   std::int64_t casts_written = 0;  // rows inserted or changed
