@@ -1,0 +1,66 @@
+// FarcasterStore: the worker's set-based writes (SPEC §6 tables): one statement per batch, arrays
+// passed as parameters and expanded with unnest, upserts that leave unchanged rows untouched.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "common/db.h"
+#include "workers/farcaster/hub_api.h"
+
+namespace socialai::farcaster {
+
+// Builds a PostgreSQL array literal ("{...}") to pass as ONE parameter, so a batch of any size
+// is one round trip. Elements are quoted and escaped; std::nullopt becomes NULL.
+// (Generic: any worker's unnest upserts can use it.)
+class PgArray {
+ public:
+  void add(std::optional<std::string_view> v);
+  void add(std::int64_t v);
+  std::string str() const { return s_ + "}"; }
+
+ private:
+  void sep();
+  std::string s_ = "{";
+  bool first_ = true;
+};
+
+// All writes take the caller's open transaction, so data and cursors commit together.
+// Every statement touches a row only if a value really changed (IS DISTINCT FROM), so a repeated
+// sync of the same data leaves every row version as it was.
+class FarcasterStore {
+ public:
+  explicit FarcasterStore(Db& db) : db_(db) {}
+
+  // Upserts casts into external_posts (source 'farcaster'). Returns rows inserted or changed.
+  std::int64_t upsert_casts(pqxx::work& tx, const std::vector<CastRow>& casts);
+  // Deletes removed casts. Returns rows deleted.
+  std::int64_t delete_casts(pqxx::work& tx, const std::vector<std::string>& hashes);
+
+  void upsert_profile(pqxx::work& tx, std::uint64_t fid, const ProfileData& p);
+  // Makes the fid's reactions / follows / verified wallets exactly `rows` (upsert + delete the
+  // rest; wallets no longer verified are unlinked from the profile, not deleted, since chain
+  // workers may hold their balances).
+  void replace_reactions(pqxx::work& tx, std::uint64_t fid, const std::vector<ReactionRow>& rows);
+  void replace_follows(pqxx::work& tx, std::uint64_t fid, const std::vector<LinkRow>& rows);
+  void replace_wallets(pqxx::work& tx, std::uint64_t fid, const std::vector<WalletRow>& rows);
+
+  // sync_state cursor; std::nullopt when none is stored.
+  std::optional<std::string> cursor(pqxx::work& tx, const std::string& worker,
+                                    const std::string& key);
+  void set_cursor(pqxx::work& tx, const std::string& worker, const std::string& key,
+                  const std::string& cursor);
+
+  // fids of every farcaster profile already known (numeric external ids), lowest first.
+  std::vector<std::uint64_t> known_fids(pqxx::work& tx, std::int64_t limit);
+
+ private:
+  Db& db_;
+};
+
+}  // namespace socialai::farcaster

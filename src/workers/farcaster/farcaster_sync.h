@@ -1,0 +1,109 @@
+// FarcasterSync: the farcaster worker (SPEC §7): Hub HTTP API → external_posts, profiles,
+// reactions, follows and wallets, for the configured fids plus every fid already known.
+// HubSync is the per-fid logic without the runtime, so tests and the benchmark can drive it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/db.h"
+#include "common/http_client.h"
+#include "common/rate_limiter.h"
+#include "common/worker_runtime.h"
+#include "workers/farcaster/farcaster_store.h"
+#include "workers/farcaster/hub_api.h"
+
+namespace socialai::farcaster {
+
+// Settings (keys as read from the worker section / `farcaster_<key>` settings rows):
+//   hub_url              base URL, e.g. http://127.0.0.1:3381 (required)
+//   hub_dialect          snapchain | hubble | auto (default auto: detected from /v1/info)
+//   fids                 JSON array or comma list of fids to sync besides the known ones
+//   max_fids             at most this many fids per cycle (default 10000)
+//   page_size            messages per request (default 1000)
+//   requests_per_minute  client-side limit (default 0 = none)
+//   api_key              sent as x-api-key when set; never logged
+struct HubSettings {
+  std::string hub_url;
+  std::optional<Dialect> dialect;  // nullopt: detect
+  std::vector<std::uint64_t> fids;
+  std::int64_t max_fids = 10000;
+  int page_size = 1000;
+  double requests_per_minute = 0;
+  std::string api_key;
+  int parse_attempts = 3;  // fetches of one page when bodies come back malformed
+};
+
+// Reads and checks the settings; throws std::invalid_argument naming the bad key.
+HubSettings read_settings(const WorkerContext& ctx);
+// "[1,2,3]" or "1, 2,3" → fids; throws std::invalid_argument on anything else.
+std::vector<std::uint64_t> parse_fids(const std::string& text);
+
+// A hub answer with a non-2xx status after the retries (4xx are not retried).
+class HubStatusError : public std::runtime_error {
+ public:
+  HubStatusError(long http_status, const std::string& message)
+      : std::runtime_error(message), status(http_status) {}
+  long status;
+};
+
+struct FidResult {
+  std::int64_t casts = 0;          // cast adds received
+  std::int64_t casts_written = 0;  // rows inserted or changed
+  std::int64_t casts_removed = 0;  // rows deleted by CAST_REMOVE
+  std::int64_t pages = 0;
+};
+
+// Not thread-safe: one HubSync per thread (it owns an HttpClient and uses one Db).
+class HubSync {
+ public:
+  HubSync(Db& db, std::string worker, HubSettings settings,
+          std::function<bool()> stopping = nullptr);
+
+  // The dialect in use: the configured one, else GET /v1/info once. Throws on failure.
+  Dialect dialect();
+  // Configured fids, then known farcaster profiles, deduplicated, at most max_fids.
+  std::vector<std::uint64_t> fids_to_sync();
+  // Profile, reactions, follows and wallets (one transaction), then casts from the stored
+  // cursor, one transaction per page with its cursor. Throws (with the cause) on a failure
+  // that outlasted the retries; what was committed before stays consistent.
+  FidResult sync_fid(std::uint64_t fid);
+
+ private:
+  // GET with `client`, retried on malformed bodies; returns the parsed page or throws.
+  Page fetch(HttpClient& client, const std::string& what, const std::string& path_query);
+  Page fetch(const std::string& what, const std::string& path_query) {
+    return fetch(http_, what, path_query);
+  }
+  // Every page of a listing (snapshot kinds are small).
+  Page fetch_all(const std::string& what, const std::string& path_query);
+  void sync_snapshot(std::uint64_t fid);
+  void sync_casts(std::uint64_t fid, FidResult& result);
+
+  Db& db_;
+  std::string worker_;
+  HubSettings settings_;
+  std::function<bool()> stopping_;
+  std::unique_ptr<RateLimiter> limiter_;
+  HttpClient http_;
+  HttpClient cast_http_;  // used by the prefetching task only, one request at a time
+  FarcasterStore store_;
+  std::optional<Dialect> dialect_;
+};
+
+class FarcasterSync : public Worker {
+ public:
+  // Reads the settings and checks the hub answers /v1/info (DependencyError otherwise).
+  void validate(WorkerContext& ctx) override;
+  // Syncs every fid in isolation: a failed fid is recorded (item_failed) and the cycle goes on.
+  void run_cycle(WorkerContext& ctx) override;
+
+ private:
+  std::unique_ptr<HubSync> hub_;
+};
+
+}  // namespace socialai::farcaster
