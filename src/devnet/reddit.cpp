@@ -160,7 +160,7 @@ class RedditService final : public Service {
     sizes_.comments_per_post = static_cast<int>(options.integer("reddit-comments-per-post", 4));
     sizes_.authors = static_cast<int>(options.integer("reddit-authors", 60));
     token_ttl_ = std::chrono::seconds(options.integer("reddit-token-ttl", 86400));
-    rate_limit_ = options.integer("reddit-rate-limit", 600);
+    rate_limit_ = options.integer("reddit-rate-limit", 1000);
     rate_window_ = std::chrono::seconds(std::max<std::int64_t>(1, options.integer("reddit-rate-window", 600)));
     client_id_ = options.str("reddit-client-id", "devnet-client");
     client_secret_ = options.str("reddit-client-secret", "devnet-secret");
@@ -390,33 +390,17 @@ class RedditService final : public Service {
     return {{"kind", "t1"}, {"data", std::move(d)}};
   }
 
-  json new_posts(const Request& req, const Subreddit& s) const {
-    const auto& posts = s.posts();
-    const std::size_t n = posts.size();
-    const auto id_at = [&](std::size_t i) { return posts[n - 1 - i].id; };
-    const Page p = page_of(req, n, "t3_", id_at);
+  // One newest-first Listing page over `items` (kept oldest first, as generated).
+  template <typename T, typename Render>
+  static json newest_first(const Request& req, const std::vector<T>& items,
+                           const std::string& prefix, Render render) {
+    const std::size_t n = items.size();
+    const auto id_at = [&](std::size_t i) { return items[n - 1 - i].id; };
+    const Page p = page_of(req, n, prefix, id_at);
     json children = json::array();
     for (std::size_t i = p.start; i < p.end; ++i) {
-      children.push_back(post_json(s, posts[n - 1 - i]));
+      children.push_back(render(items[n - 1 - i]));
     }
-    return page_listing(std::move(children), p, n, "t3_", id_at);
-  }
-
-  json comment_stream(const Request& req, const Subreddit& s) const {
-    const auto& comments = s.comments();
-    const std::size_t n = comments.size();
-    const auto id_at = [&](std::size_t i) { return comments[n - 1 - i].id; };
-    const Page p = page_of(req, n, "t1_", id_at);
-    json children = json::array();
-    for (std::size_t i = p.start; i < p.end; ++i) {
-      children.push_back(comment_json(s, comments[n - 1 - i], true));
-    }
-    return page_listing(std::move(children), p, n, "t1_", id_at);
-  }
-
-  template <typename IdAt>
-  static json page_listing(json children, const Page& p, std::size_t n, const std::string& prefix,
-                           IdAt id_at) {
     std::optional<std::string> after, before;
     if (p.end < n && p.end > p.start) {
       after = prefix + reddit::base36(id_at(p.end - 1));
@@ -425,6 +409,15 @@ class RedditService final : public Service {
       before = prefix + reddit::base36(id_at(p.start));
     }
     return listing(std::move(children), after, before);
+  }
+
+  json new_posts(const Request& req, const Subreddit& s) const {
+    return newest_first(req, s.posts(), "t3_", [&](const Post& p) { return post_json(s, p); });
+  }
+
+  json comment_stream(const Request& req, const Subreddit& s) const {
+    return newest_first(req, s.comments(), "t1_",
+                        [&](const Comment& c) { return comment_json(s, c, true); });
   }
 
   // GET /r/{sub}/comments/{article}: [Listing of the t3, Listing of the t1 tree with replies].
@@ -563,7 +556,7 @@ class RedditService final : public Service {
   std::chrono::seconds token_ttl_{86400};
   std::string client_id_, client_secret_;
   std::map<std::string, Clock::time_point> tokens_;
-  std::int64_t rate_limit_ = 600;
+  std::int64_t rate_limit_ = 1000;
   Clock::duration rate_window_;
   Clock::time_point started_;
   Clock::rep window_index_ = 0;

@@ -1,6 +1,7 @@
 // RedditSync against the real devnet and PostgreSQL: exact equality with the devnet's truth,
 // idempotent re-runs, incremental growth, injected faults, token expiry and rate limits.
 #include <chrono>
+#include <iostream>
 #include <thread>
 
 #include "common/http_client.h"
@@ -85,6 +86,7 @@ TEST_F(RedditSyncPg, SpecificValuesMatchTheWire) {
 
 TEST_F(RedditSyncPg, FaultsAreLoggedRetriedAndNeverHalfWritten) {
   RedditLogCapture log;
+  ctx_->settings_["limit"] = "10";  // more pages, more faults met
   devnet_->set_faults("reddit", 0.2);
   const int cycles = sync_until_equal(6, /*check_subset_each_cycle=*/true);
   EXPECT_LE(cycles, 6) << compare(truth());
@@ -95,7 +97,7 @@ TEST_F(RedditSyncPg, FaultsAreLoggedRetriedAndNeverHalfWritten) {
   }
   EXPECT_GT(injected, 3) << faults.dump();
   // One log line with the cause per injected fault.
-  const int l429 = log.lines_with({"429"});
+  const int l429 = log.lines_with({"status 429"}) + log.lines_with({"HTTP 429"});
   const int l5xx = log.lines_with({"status 50"}) + log.lines_with({"HTTP 50"});
   const int ltrunc = log.lines_with({"transfer closed"}) + log.lines_with({"partial"});
   const int lmal = log.lines_with({"malformed"});
@@ -103,6 +105,8 @@ TEST_F(RedditSyncPg, FaultsAreLoggedRetriedAndNeverHalfWritten) {
   EXPECT_GE(l5xx, faults.value("5xx", 0)) << log.text();
   EXPECT_GE(ltrunc, faults.value("truncate", 0)) << log.text();
   EXPECT_GE(lmal, faults.value("malformed", 0)) << log.text();
+  std::cout << "injected " << faults.dump() << "; logged 429=" << l429 << " 5xx=" << l5xx
+            << " truncate=" << ltrunc << " malformed=" << lmal << "\n";
   EXPECT_EQ(log.text().find("devnet-secret"), std::string::npos);
 }
 
