@@ -110,6 +110,24 @@ TEST_F(RedditSyncPg, FaultsAreLoggedRetriedAndNeverHalfWritten) {
   EXPECT_EQ(log.text().find("devnet-secret"), std::string::npos);
 }
 
+TEST_F(RedditSyncPg, AStreamThatKeepsFailingIsAFailedItemAndTheNextCycleCatchesUp) {
+  worker_.validate(*ctx_);
+  validated_ = true;
+  devnet_->set_faults("reddit", 1.0, {"malformed"});
+  run_one_cycle();  // every page unreadable: each stream gives up after its attempts
+  ASSERT_EQ(ctx_->failed_.size(), 2 * subs_.size());
+  for (const auto& [item, error] : ctx_->failed_) {
+    EXPECT_EQ(item.rfind("r/", 0), 0u) << item;
+    EXPECT_NE(error.find("malformed response"), std::string::npos) << error;
+  }
+  EXPECT_EQ(scalar("SELECT count(*) FROM external_posts"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM sync_state"), 0);
+  devnet_->set_faults("reddit", 0.0);
+  ctx_->failed_.clear();
+  EXPECT_EQ(sync_until_equal(1), 1) << compare(truth());
+  EXPECT_TRUE(ctx_->failed_.empty());
+}
+
 TEST_F(RedditSyncPg, RevokedTokenIsRefreshedOnceAndTheSyncGoesOn) {
   ctx_->settings_["max_pages"] = "2";
   run_one_cycle();  // validate's token plus two pages per stream
