@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
 #include "socialai/version.h"
@@ -95,6 +96,10 @@ void RedditSync::run_cycle(WorkerContext& ctx) {
           return;
         }
         ctx.item_failed(reddit::stream_key(sub, stream), e.what());
+      } catch (const pqxx::sql_error& e) {
+        // A page the database refused (its transaction rolled back whole, cursor included).
+        // A lost connection is not caught here: the runtime reconnects.
+        ctx.item_failed(reddit::stream_key(sub, stream), std::string("database: ") + e.what());
       }
     }
   }
