@@ -1,0 +1,54 @@
+// RedditSync: the reddit worker (SPEC §7 "reddit"). Syncs /r/{sub}/new and the subreddit's
+// comment stream /r/{sub}/comments into external_posts and profiles, page by page, each page
+// committed with its cursor.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/worker_runtime.h"
+#include "workers/reddit/reddit_client.h"
+#include "workers/reddit/reddit_store.h"
+
+namespace socialai {
+
+// Settings (workers.reddit.<key> in the config; a settings row reddit_<key> overrides):
+//   subreddits           JSON array or comma list (required)
+//   client_id            OAuth client id (required; put "${REDDIT_CLIENT_ID}" in the config)
+//   client_secret        OAuth client secret (required; "${REDDIT_CLIENT_SECRET}")
+//   base_url             API root (default https://oauth.reddit.com)
+//   auth_url             token endpoint (default https://www.reddit.com/api/v1/access_token)
+//   user_agent           default "linux:socialai:<version> (socialai reddit worker)"
+//   requests_per_minute  local limit (default 60); pacing from X-Ratelimit-* comes on top
+//   comments             also sync the comment stream (default true)
+//   limit                items per page, 1..100 (default 100)
+//   max_pages            pages per stream per cycle (default 10); a pass continues next cycle
+class RedditSync : public Worker {
+ public:
+  // Throws DependencyError when a credential or the subreddit list is missing, or when the
+  // token endpoint refuses the credentials or cannot be reached.
+  void validate(WorkerContext& ctx) override;
+  // For every subreddit: the posts stream, then the comment stream. A stream that fails (after
+  // the client's retries) is recorded as a failed item and the cycle goes on.
+  void run_cycle(WorkerContext& ctx) override;
+
+ private:
+  struct StreamResult {
+    std::size_t pages = 0, fetched = 0, written = 0;
+    bool complete = false;  // the pass reached known items or the end of the listing
+  };
+  // Syncs one stream ("new" with t3 items or "comments" with t1) until its pass completes,
+  // max_pages pages were read, or the worker stops. Throws reddit::FetchError/AuthError.
+  StreamResult sync_stream(WorkerContext& ctx, const std::string& subreddit,
+                           const std::string& stream, const std::string& kind);
+
+  WorkerContext* ctx_ = nullptr;  // for the client's stop check; set by validate/run_cycle
+  std::unique_ptr<reddit::RedditClient> client_;
+  std::vector<std::string> subreddits_;
+  bool comments_ = true;
+  int limit_ = 100;
+  int max_pages_ = 10;
+};
+
+}  // namespace socialai
