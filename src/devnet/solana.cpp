@@ -1,7 +1,8 @@
 // The devnet's Solana JSON-RPC node (mounted at /solana): getHealth, getVersion, getSlot,
 // getBalance, getTokenAccountsByOwner (jsonParsed), getSignaturesForAddress, getTransaction
 // (json), getAccountInfo (base64) in the wire formats of a real node, over a SolanaChain.
-// Control routes: /_devnet/solana/truth, /_devnet/solana/wallets, POST /_devnet/solana/grow.
+// Control routes: /_devnet/solana/truth, /_devnet/solana/wallets, /_devnet/solana/calls (method
+// counters), POST /_devnet/solana/grow.
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +37,9 @@ class SolanaService : public Service {
   Response control(const Request& request) override {
     if (request.path == "/truth") {
       return Response::json(200, chain_.truth());
+    }
+    if (request.path == "/calls") {
+      return Response::json(200, {{"methods", calls_}, {"signatures_returned", signatures_returned_}});
     }
     if (request.path == "/wallets") {
       json out = json::array();
@@ -89,6 +93,7 @@ class SolanaService : public Service {
   }
 
   json dispatch(const std::string& method, const json& params) {
+    calls_[method] = calls_.value(method, 0) + 1;
     if (method == "getHealth") {
       return "ok";
     }
@@ -219,6 +224,7 @@ class SolanaService : public Service {
                      {"blockTime", t.block_time},
                      {"confirmationStatus", "finalized"}});
     }
+    signatures_returned_ += static_cast<std::int64_t>(out.size());
     return out;
   }
 
@@ -302,6 +308,8 @@ class SolanaService : public Service {
   }
 
   SolanaChain chain_;
+  json calls_ = json::object();  // method -> calls answered (batch items counted one by one)
+  std::int64_t signatures_returned_ = 0;
 };
 
 }  // namespace

@@ -158,7 +158,7 @@ std::optional<std::vector<std::uint8_t>> SolanaChain::metadata_account(
   std::vector<std::uint8_t> data = solana::encode_metadata(nft.metadata);
   switch (nft.hostile) {
     case 1:
-      data.resize(100);
+      data.resize(60);  // inside the mint key
       break;
     case 2:  // name length 0x7fffffff
       data[65] = data[66] = data[67] = 0xff;

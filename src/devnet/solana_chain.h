@@ -28,7 +28,7 @@ struct SolanaNft {
   std::string mint;
   std::string metadata_address;  // the Metaplex PDA of `mint`
   solana::TokenMetadata metadata;
-  // 0: a good account; 1: data truncated to 100 bytes; 2: name length beyond the data;
+  // 0: a good account; 1: data truncated to 60 bytes; 2: name length beyond the data;
   // 3: no metadata account at all.
   int hostile = 0;
 };
