@@ -174,10 +174,13 @@ TEST_F(SolanaSyncTest, SecondRunWritesNothingAndUntilFetchesOnlyNewSignatures) {
   ASSERT_TRUE(ctx_->failed_.empty());
   const auto first = snapshot();
   const json c1 = calls();
+  auto requests = [&] { return devnet_->get("/_devnet/stats")["solana"]["requests"].get<int>(); };
+  const int r1 = requests();
 
   sync_.run_cycle(*ctx_);
   EXPECT_TRUE(ctx_->failed_.empty());
   EXPECT_EQ(snapshot(), first);  // updated_at included: not a single row rewritten
+  EXPECT_EQ(requests() - r1, 1);  // nothing new: one batch for the whole chunk of 4 wallets
   const json c2 = calls();
   EXPECT_EQ(c2["methods"]["getTransaction"], c1["methods"]["getTransaction"]);
   EXPECT_EQ(c2["methods"]["getAccountInfo"], c1["methods"]["getAccountInfo"]);  // metadata kept

@@ -61,6 +61,20 @@ const json& result_of(const JsonRpcResult& r) {
   return r.result;
 }
 
+// getSignaturesForAddress back from `before` (or the newest) to `until` (exclusive).
+JsonRpcCall signatures_call(const std::string& wallet, const SolanaSync::Settings& s,
+                            const std::optional<std::string>& until,
+                            const std::optional<std::string>& before) {
+  json cfg = {{"limit", s.signatures_limit}, {"commitment", s.commitment}};
+  if (until) {
+    cfg["until"] = *until;
+  }
+  if (before) {
+    cfg["before"] = *before;
+  }
+  return {"getSignaturesForAddress", json::array({wallet, cfg})};
+}
+
 // jsonb text for PostgreSQL: invalid UTF-8 from a node becomes U+FFFD instead of an exception.
 std::string jsonb(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -177,6 +191,19 @@ void SolanaSync::run_cycle(WorkerContext& ctx) {
 
 void SolanaSync::sync_chunk(WorkerContext& ctx, const Settings& s,
                             const std::vector<std::string>& chunk) {
+  // Cursors of the whole chunk, then one batch: balance, token accounts and the first page of
+  // new signatures per wallet (an idle cycle costs one request per chunk).
+  std::map<std::string, std::string> cursors;
+  Db& db = ctx.db();
+  db.with_transaction([&](pqxx::work& tx) {
+    for (const auto& row :
+         db.exec(tx,
+                 "SELECT key, cursor FROM sync_state WHERE worker = $1 AND cursor IS NOT NULL AND "
+                 "key IN (SELECT 'signatures:' || x FROM jsonb_array_elements_text($2::jsonb) x)",
+                 ctx.name(), json(chunk).dump())) {
+      cursors[row[0].as<std::string>()] = row[1].as<std::string>();
+    }
+  });
   std::vector<JsonRpcCall> calls;
   for (const auto& w : chunk) {
     calls.push_back({"getBalance", json::array({w, {{"commitment", s.commitment}}})});
@@ -184,12 +211,16 @@ void SolanaSync::sync_chunk(WorkerContext& ctx, const Settings& s,
                      json::array({w,
                                   {{"programId", solana::kTokenProgramId}},
                                   {{"encoding", "jsonParsed"}, {"commitment", s.commitment}}})});
+    const auto c = cursors.find(cursor_key(w));
+    calls.push_back(signatures_call(w, s, c == cursors.end() ? std::nullopt
+                                                             : std::optional<std::string>(c->second),
+                                    std::nullopt));
   }
   std::vector<JsonRpcResult> results;
   try {
-    results = rpc_->batch(calls, static_cast<std::size_t>(s.batch_size));
+    results = rpc_->batch(calls, calls.size());
   } catch (const JsonRpcTransportError& e) {
-    spdlog::warn("solana: balances of {} wallets failed: {}", chunk.size(), e.what());
+    spdlog::warn("solana: first batch of {} wallets failed: {}", chunk.size(), e.what());
     for (const auto& w : chunk) {
       ctx.item_failed("wallet:" + w, e.what());
     }
@@ -198,10 +229,14 @@ void SolanaSync::sync_chunk(WorkerContext& ctx, const Settings& s,
   for (std::size_t i = 0; i < chunk.size() && !ctx.stopping(); ++i) {
     WalletState w;
     w.address = chunk[i];
+    const auto c = cursors.find(cursor_key(w.address));
+    if (c != cursors.end()) {
+      w.cursor = c->second;
+    }
     try {
-      w.lamports = solana::parse_balance(result_of(results[2 * i]));
-      w.accounts = solana::parse_token_accounts(result_of(results[2 * i + 1]), w.address);
-      fetch_history(ctx, s, w);
+      w.lamports = solana::parse_balance(result_of(results[3 * i]));
+      w.accounts = solana::parse_token_accounts(result_of(results[3 * i + 1]), w.address);
+      fetch_history(ctx, s, w, result_of(results[3 * i + 2]));
       fetch_metadata(ctx, s, w);
       write(ctx, w);
     } catch (const pqxx::broken_connection&) {
@@ -219,29 +254,14 @@ void SolanaSync::sync_chunk(WorkerContext& ctx, const Settings& s,
   }
 }
 
-void SolanaSync::fetch_history(WorkerContext& ctx, const Settings& s, WalletState& w) {
-  Db& db = ctx.db();
-  db.with_transaction([&](pqxx::work& tx) {
-    const auto r = db.exec(tx, "SELECT cursor FROM sync_state WHERE worker = $1 AND key = $2",
-                           ctx.name(), cursor_key(w.address));
-    if (!r.empty() && !r[0][0].is_null()) {
-      w.cursor = r[0][0].as<std::string>();
-    }
-  });
+void SolanaSync::fetch_history(WorkerContext& ctx, const Settings& s, WalletState& w,
+                               const json& first_page) {
   // Newest first, page by page back to the cursor (exclusive).
   std::vector<solana::SignatureInfo> sigs;
   std::set<std::string> seen;
-  std::optional<std::string> before;
+  json answer = first_page;
   while (true) {
-    json cfg = {{"limit", s.signatures_limit}, {"commitment", s.commitment}};
-    if (w.cursor) {
-      cfg["until"] = *w.cursor;
-    }
-    if (before) {
-      cfg["before"] = *before;
-    }
-    const auto page = solana::parse_signatures(
-        rpc_->call("getSignaturesForAddress", json::array({w.address, cfg})));
+    const auto page = solana::parse_signatures(answer);
     for (const auto& sig : page) {
       if (!seen.insert(sig.signature).second) {
         throw solana::WireError("getSignaturesForAddress repeated signature " + sig.signature +
@@ -252,7 +272,8 @@ void SolanaSync::fetch_history(WorkerContext& ctx, const Settings& s, WalletStat
     if (page.size() < static_cast<std::size_t>(s.signatures_limit) || ctx.stopping()) {
       break;
     }
-    before = page.back().signature;
+    const JsonRpcCall next = signatures_call(w.address, s, w.cursor, page.back().signature);
+    answer = rpc_->call(next.method, next.params);
   }
   if (ctx.stopping()) {
     throw std::runtime_error("stopping before the history was complete");

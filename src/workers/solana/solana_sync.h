@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/http_client.h"
 #include "common/json_rpc.h"
 #include "common/rate_limiter.h"
@@ -48,7 +50,8 @@ class SolanaSync : public Worker {
   JsonRpcClient& client(WorkerContext& ctx, const Settings& s);
   std::vector<std::string> tracked_wallets(WorkerContext& ctx, const Settings& s);
   void sync_chunk(WorkerContext& ctx, const Settings& s, const std::vector<std::string>& chunk);
-  void fetch_history(WorkerContext& ctx, const Settings& s, WalletState& w);
+  void fetch_history(WorkerContext& ctx, const Settings& s, WalletState& w,
+                     const nlohmann::json& first_page);
   void fetch_metadata(WorkerContext& ctx, const Settings& s, WalletState& w);
   void write(WorkerContext& ctx, const WalletState& w);
 
