@@ -62,8 +62,11 @@ json JsonRpcClient::post(const json& body, const std::string& what) {
                                 std::to_string(r.body.size()) + " bytes: " + snippet(r.body) + ")");
   }
   if (r.status < 200 || r.status >= 300) {
-    // Some nodes answer errors with 4xx/5xx and a JSON-RPC error body; keep it for the caller.
-    if (parsed.is_object() && parsed.contains("error")) {
+    // Some nodes answer errors with 4xx and a JSON-RPC error body (e.g. "batch requests are not
+    // supported"); keep it for the caller. A 429 or 5xx that outlived the retries is a transport
+    // failure whatever its body says: it must not read as "this node refuses batches".
+    if (r.status >= 400 && r.status < 500 && r.status != 429 && parsed.is_object() &&
+        parsed.contains("error")) {
       return parsed;
     }
     throw JsonRpcTransportError(what + " at " + redacted_url_ + ": HTTP " +
