@@ -29,6 +29,8 @@ namespace socialai {
 class SolanaSync : public Worker {
  public:
   // Throws DependencyError when rpc_url is missing or the node does not answer getVersion.
+  // Runs once per database (SPEC §8): other instances stand by on the advisory lease.
+  bool exclusive() const override { return true; }
   void validate(WorkerContext& ctx) override;
   // One pass over all tracked wallets; a wallet that fails is recorded in worker_errors and
   // retried next cycle with nothing of it written.
