@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,7 +63,8 @@ class EvmSync : public Worker {
   bool repair_reorg(WorkerContext& ctx, evm::BlockCursor& cursor);
   void sync_wallets(WorkerContext& ctx, const std::vector<std::string>& wallets,
                     const std::string& block_tag);
-  std::vector<std::optional<std::string>> verified_ens_names(
+  // Wallet index → verified name (nullopt: none); wallets whose lookup failed are left out.
+  std::map<std::size_t, std::optional<std::string>> verified_ens_names(
       WorkerContext& ctx, const std::vector<std::string>& wallets, const std::string& block_tag);
   void sync_holdings(WorkerContext& ctx, const std::string& block_tag);
 

@@ -1,6 +1,7 @@
 // Per-wallet state at the confirmed head: native and ERC-20 balances, ENS reverse names verified
 // by forward resolution, and ERC-721 holdings re-checked with ownerOf.
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
@@ -87,7 +88,7 @@ void EvmSync::sync_wallets(WorkerContext& ctx, const std::vector<std::string>& w
   }
   const auto results = chain_->rpc().batch(calls, settings_.batch_size);
   const auto ens_names = settings_.ens ? verified_ens_names(ctx, wallets, block_tag)
-                                       : std::vector<std::optional<std::string>>{};
+                                       : std::map<std::size_t, std::optional<std::string>>{};
 
   json wallet_rows = json::array(), ens_rows = json::array(), token_rows = json::array();
   const std::size_t per_wallet = 1 + settings_.tokens.size();
@@ -124,8 +125,8 @@ void EvmSync::sync_wallets(WorkerContext& ctx, const std::vector<std::string>& w
       for (auto& t : token_part) {
         token_rows.push_back(std::move(t));
       }
-      if (i < ens_names.size()) {
-        ens_rows.push_back({{"address", w}, {"ens", ens_names[i] ? json(*ens_names[i]) : json()}});
+      if (const auto it = ens_names.find(i); it != ens_names.end()) {
+        ens_rows.push_back({{"address", w}, {"ens", it->second ? json(*it->second) : json()}});
       }
     } catch (const std::exception& e) {
       ctx.item_failed(settings_.chain + ":" + w, e.what());
@@ -142,9 +143,15 @@ void EvmSync::sync_wallets(WorkerContext& ctx, const std::vector<std::string>& w
   ctx.item_ok(static_cast<std::int64_t>(wallet_rows.size()));
 }
 
-std::vector<std::optional<std::string>> EvmSync::verified_ens_names(
+std::map<std::size_t, std::optional<std::string>> EvmSync::verified_ens_names(
     WorkerContext& ctx, const std::vector<std::string>& wallets, const std::string& block_tag) {
-  // Each stage maps wallet index → value; a wallet drops out when a stage yields nothing.
+  // Each stage maps wallet index → value; a wallet drops out when a stage yields nothing. A
+  // wallet whose lookup failed (error object, garbage data) is `unknown`: its stored name stays.
+  std::set<std::size_t> unknown;
+  const auto fail = [&](std::size_t i, const std::string& why) {
+    unknown.insert(i);
+    ctx.item_failed(settings_.chain + ":ens:" + wallets[i], why);
+  };
   const auto stage = [&](const std::map<std::size_t, EvmCall>& in) {
     std::vector<EvmCall> calls;
     for (const auto& [i, c] : in) {
@@ -157,10 +164,12 @@ std::vector<std::optional<std::string>> EvmSync::verified_ens_names(
       const auto& r = results[k++];
       if (r.ok() && r.result.is_string()) {
         out[i] = r.result.get<std::string>();
-      } else if (!r.ok()) {
-        spdlog::debug("{}: ENS call for {} failed: {}", settings_.chain, wallets[i],
-                      r.error->what());
+      } else if (r.ok()) {
+        fail(i, "eth_call result is not a hex string");
+      } else if (std::string(r.error->what()).find("revert") == std::string::npos) {
+        fail(i, r.error->what());  // a node-side failure: try again next cycle
       }
+      // A revert (no such record, no name() on that resolver) means: no name.
     }
     return out;
   };
@@ -181,7 +190,7 @@ std::vector<std::optional<std::string>> EvmSync::verified_ens_names(
                                             {word_bytes32(namehash(reverse_name(wallets[i])))})};
       }
     } catch (const AbiError& e) {
-      ctx.item_failed(settings_.chain + ":ens:" + wallets[i], e.what());
+      fail(i, e.what());
     }
   }
   std::map<std::size_t, std::string> names;
@@ -196,7 +205,7 @@ std::vector<std::optional<std::string>> EvmSync::verified_ens_names(
         spdlog::info("{}: ignoring implausible ENS name for {}", settings_.chain, wallets[i]);
       }
     } catch (const AbiError& e) {
-      ctx.item_failed(settings_.chain + ":ens:" + wallets[i], e.what());
+      fail(i, e.what());
     }
   }
   std::map<std::size_t, EvmCall> addr_calls;
@@ -207,20 +216,27 @@ std::vector<std::optional<std::string>> EvmSync::verified_ens_names(
         addr_calls[i] = {resolver, calldata("addr(bytes32)", {word_bytes32(namehash(names[i]))})};
       }
     } catch (const AbiError& e) {
-      ctx.item_failed(settings_.chain + ":ens:" + wallets[i], e.what());
+      fail(i, e.what());
     }
   }
-  std::vector<std::optional<std::string>> out(wallets.size());
+  std::map<std::size_t, std::string> verified;
   for (const auto& [i, data] : stage(addr_calls)) {
     try {
       if (decode_address(data) == wallets[i]) {
-        out[i] = names[i];
+        verified[i] = names[i];
       } else {
         spdlog::info("{}: ENS name {} of {} resolves elsewhere; not stored", settings_.chain,
                      names[i], wallets[i]);
       }
     } catch (const AbiError& e) {
-      ctx.item_failed(settings_.chain + ":ens:" + wallets[i], e.what());
+      fail(i, e.what());
+    }
+  }
+  std::map<std::size_t, std::optional<std::string>> out;
+  for (std::size_t i = 0; i < wallets.size(); ++i) {
+    if (unknown.count(i) == 0) {
+      const auto it = verified.find(i);
+      out[i] = it == verified.end() ? std::nullopt : std::optional<std::string>(it->second);
     }
   }
   return out;
