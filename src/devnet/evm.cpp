@@ -199,35 +199,33 @@ class EvmService : public Service {
   }
 
   json receipt(const EvmSim& sim, const std::string& hash) const {
-    for (const auto& b : sim.blocks()) {
-      for (std::size_t i = 0; i < b.txs.size(); ++i) {
-        const SimTx& t = b.txs[i];
-        if (t.hash != hash) {
-          continue;
-        }
-        json logs = json::array();
-        for (std::size_t k = 0; k < b.logs.size(); ++k) {
-          if (b.logs[k].tx_index == i) {
-            logs.push_back(log_json(b, b.logs[k], k));
-          }
-        }
-        return {{"transactionHash", t.hash},
-                {"transactionIndex", quantity(i)},
-                {"blockHash", b.hash},
-                {"blockNumber", quantity(b.number)},
-                {"from", t.from},
-                {"to", t.to ? json(*t.to) : json()},
-                {"contractAddress", t.to ? json() : json(to_hex(keccak256(t.hash).data() + 12, 20))},
-                {"cumulativeGasUsed", quantity(21000 * (i + 1))},
-                {"gasUsed", "0x5208"},
-                {"effectiveGasPrice", "0x3b9aca00"},
-                {"logs", logs},
-                {"logsBloom", "0x" + std::string(512, '0')},
-                {"type", "0x0"},
-                {"status", t.success ? "0x1" : "0x0"}};
+    const auto at = sim.find_tx(hash);
+    if (!at) {
+      return nullptr;
+    }
+    const SimBlock& b = sim.blocks()[at->first];
+    const std::size_t i = at->second;
+    const SimTx& t = b.txs[i];
+    json logs = json::array();
+    for (std::size_t k = 0; k < b.logs.size(); ++k) {
+      if (b.logs[k].tx_index == i) {
+        logs.push_back(log_json(b, b.logs[k], k));
       }
     }
-    return nullptr;
+    return {{"transactionHash", t.hash},
+            {"transactionIndex", quantity(i)},
+            {"blockHash", b.hash},
+            {"blockNumber", quantity(b.number)},
+            {"from", t.from},
+            {"to", t.to ? json(*t.to) : json()},
+            {"contractAddress", t.to ? json() : json(to_hex(keccak256(t.hash).data() + 12, 20))},
+            {"cumulativeGasUsed", quantity(21000 * (i + 1))},
+            {"gasUsed", "0x5208"},
+            {"effectiveGasPrice", "0x3b9aca00"},
+            {"logs", logs},
+            {"logsBloom", "0x" + std::string(512, '0')},
+            {"type", "0x0"},
+            {"status", t.success ? "0x1" : "0x0"}};
   }
 
   json get_logs(const EvmSim& sim, const json& filter) const {

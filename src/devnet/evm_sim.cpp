@@ -125,7 +125,7 @@ EvmSim::EvmSim(std::uint64_t seed, std::uint64_t chain_id, const EvmSimSizes& si
 
   std::string parent = "0x" + std::string(64, '0');
   for (std::uint64_t n = 0; n < static_cast<std::uint64_t>(sizes_.blocks); ++n) {
-    blocks_.push_back(make_block(n, parent, 0));
+    set_block(make_block(n, parent, 0));
     parent = blocks_.back().hash;
   }
 }
@@ -196,7 +196,7 @@ std::uint64_t EvmSim::reorg(int depth) {
                                                                       static_cast<std::int64_t>(head())));
   const std::uint64_t first = head() - d + 1;
   for (std::uint64_t n = first; n <= head(); ++n) {
-    blocks_[n] = make_block(n, blocks_[n - 1].hash, ++variant_[n]);
+    set_block(make_block(n, blocks_[n - 1].hash, ++variant_[n]));
   }
   return first;
 }
@@ -204,8 +204,32 @@ std::uint64_t EvmSim::reorg(int depth) {
 void EvmSim::mine(int count) {
   for (int i = 0; i < count; ++i) {
     const std::uint64_t n = head() + 1;
-    blocks_.push_back(make_block(n, blocks_.back().hash, variant_[n]));
+    set_block(make_block(n, blocks_.back().hash, variant_[n]));
   }
+}
+
+void EvmSim::set_block(SimBlock block) {
+  const std::uint64_t n = block.number;
+  if (n < blocks_.size()) {
+    for (const auto& t : blocks_[n].txs) {
+      tx_index_.erase(t.hash);
+    }
+  }
+  for (std::size_t i = 0; i < block.txs.size(); ++i) {
+    tx_index_[block.txs[i].hash] = {n, i};
+  }
+  if (n < blocks_.size()) {
+    blocks_[n] = std::move(block);
+  } else {
+    blocks_.push_back(std::move(block));
+  }
+}
+
+std::optional<std::pair<std::uint64_t, std::size_t>> EvmSim::find_tx(
+    const std::string& hash) const {
+  const auto it = tx_index_.find(hash);
+  return it == tx_index_.end() ? std::nullopt
+                               : std::optional<std::pair<std::uint64_t, std::size_t>>(it->second);
 }
 
 std::string EvmSim::balance_hex(const std::string& address) const {

@@ -77,6 +77,8 @@ class EvmSim {
   const std::string& resolver() const { return resolver_; }
 
   std::string balance_hex(const std::string& address) const;
+  // The block number and index of a transaction on the current chain.
+  std::optional<std::pair<std::uint64_t, std::size_t>> find_tx(const std::string& hash) const;
   // ENS: the resolver of a node (registry view); reverse node → name; forward node → address.
   std::optional<std::string> resolver_of(const std::string& node_hex) const;
   std::optional<std::string> name_of(const std::string& node_hex) const;
@@ -93,6 +95,7 @@ class EvmSim {
 
  private:
   SimBlock make_block(std::uint64_t number, const std::string& parent, std::uint64_t variant);
+  void set_block(SimBlock block);  // appends or replaces, keeping tx_index_ current
   std::string address(const std::string& kind, std::uint64_t i) const;
 
   std::uint64_t seed_, chain_id_;
@@ -107,6 +110,7 @@ class EvmSim {
   std::map<std::string, std::string> verified_;       // address → name (truth)
   std::vector<SimBlock> blocks_;
   std::map<std::uint64_t, std::uint64_t> variant_;  // block number → generation
+  std::map<std::string, std::pair<std::uint64_t, std::size_t>> tx_index_;
 };
 
 }  // namespace socialai::devnet
