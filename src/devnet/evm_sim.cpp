@@ -43,8 +43,11 @@ std::string topic_of(const std::string& address) { return "0x" + word_address(ad
 }  // namespace
 
 std::string EvmSim::address(const std::string& kind, std::uint64_t i) const {
-  const Hash32 h = keccak256(kind + ":" + std::to_string(seed_) + ":" +
-                             std::to_string(chain_id_) + ":" + std::to_string(i));
+  // Wallets are the same accounts on every chain (as real EVM addresses are); contracts and
+  // counterparties differ per chain.
+  const std::string chain = kind == "wallet" ? "any" : std::to_string(chain_id_);
+  const Hash32 h = keccak256(kind + ":" + std::to_string(seed_) + ":" + chain + ":" +
+                             std::to_string(i));
   return to_hex(h.data() + 12, 20);
 }
 

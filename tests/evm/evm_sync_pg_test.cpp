@@ -232,6 +232,10 @@ TEST_F(EvmSyncPg, BaseChainUsesItsOwnRows) {
   sync_->run_cycle(*ctx_);
   expect_truth();
   EXPECT_EQ(rows("SELECT count(*) FROM wallets WHERE chain = 'ethereum'"), Rows{"1|"});
+  // The address Farcaster verified (chain 'ethereum') is tracked on base with its profile link.
+  EXPECT_EQ(rows("SELECT profile_external_id FROM wallets WHERE chain = 'base' AND address = '" +
+                 wallets_.back() + "'"),
+            Rows{"42|"});
 }
 
 TEST_F(EvmSyncPg, WrongChainIdIsADependencyError) {
