@@ -19,7 +19,8 @@ using namespace socialai::evm;
 
 namespace {
 
-constexpr const char* kZeroWord = "0x0000000000000000000000000000000000000000000000000000000000000000";
+constexpr const char* kZeroWord =
+    "0x0000000000000000000000000000000000000000000000000000000000000000";
 
 [[noreturn]] void revert() { throw RpcFailure(3, "execution reverted", "0x"); }
 
@@ -303,8 +304,8 @@ class EvmService : public Service {
       bad_param("call object");
     }
     const std::string to = address_param(call.value("to", json()), "to");
-    const std::string data = call.contains("input") ? call.value("input", "0x")
-                                                    : call.value("data", "0x");
+    const std::string data =
+        call.contains("input") ? call.value("input", "0x") : call.value("data", "0x");
     if (data.size() < 10) {
       return "0x";
     }

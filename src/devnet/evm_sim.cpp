@@ -46,8 +46,8 @@ std::string EvmSim::address(const std::string& kind, std::uint64_t i) const {
   // Wallets are the same accounts on every chain (as real EVM addresses are); contracts and
   // counterparties differ per chain.
   const std::string chain = kind == "wallet" ? "any" : std::to_string(chain_id_);
-  const Hash32 h = keccak256(kind + ":" + std::to_string(seed_) + ":" + chain + ":" +
-                             std::to_string(i));
+  const Hash32 h =
+      keccak256(kind + ":" + std::to_string(seed_) + ":" + chain + ":" + std::to_string(i));
   return to_hex(h.data() + 12, 20);
 }
 
@@ -113,7 +113,8 @@ EvmSim::EvmSim(std::uint64_t seed, std::uint64_t chain_id, const EvmSimSizes& si
 
   registry_ = kEnsRegistry;
   resolver_ = address("resolver", 0);
-  static const char* kWords[] = {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"};
+  static const char* kWords[] = {"alice", "bob",   "carol", "dave",
+                                 "erin",  "frank", "grace", "heidi"};
   for (std::size_t i = 0; i < wallets_.size(); i += 3) {
     const std::string name = std::string(kWords[(i / 3) % 8]) + std::to_string(i) + ".eth";
     reverse_names_[to_hex(namehash(reverse_name(wallets_[i])))] = name;
@@ -195,8 +196,8 @@ SimBlock EvmSim::make_block(std::uint64_t number, const std::string& parent,
 }
 
 std::uint64_t EvmSim::reorg(int depth) {
-  const auto d = static_cast<std::uint64_t>(std::clamp<std::int64_t>(depth, 1,
-                                                                      static_cast<std::int64_t>(head())));
+  const auto d = static_cast<std::uint64_t>(
+      std::clamp<std::int64_t>(depth, 1, static_cast<std::int64_t>(head())));
   const std::uint64_t first = head() - d + 1;
   for (std::uint64_t n = first; n <= head(); ++n) {
     set_block(make_block(n, blocks_[n - 1].hash, ++variant_[n]));
@@ -287,8 +288,8 @@ json EvmSim::truth(std::uint64_t confirmations) const {
         }
       }
       if (tracked.count(owner) > 0 && any_safe && received <= safe) {
-        holdings.push_back({{"address", owner}, {"contract", c.address},
-                            {"token_id", std::to_string(id)}});
+        holdings.push_back(
+            {{"address", owner}, {"contract", c.address}, {"token_id", std::to_string(id)}});
       }
     }
   }
@@ -309,9 +310,8 @@ json EvmSim::truth(std::uint64_t confirmations) const {
       }
     }
   }
-  return {{"chain_id", chain_id_}, {"head", head()},     {"safe", safe},
-          {"wallets", w},          {"token_balances", tokens},
-          {"holdings", holdings},  {"transactions", txs}};
+  return {{"chain_id", chain_id_},    {"head", head()},       {"safe", safe},       {"wallets", w},
+          {"token_balances", tokens}, {"holdings", holdings}, {"transactions", txs}};
 }
 
 json EvmSim::info() const {
@@ -322,8 +322,8 @@ json EvmSim::info() const {
   for (const auto& c : collections_) {
     cols.push_back({{"address", c.address}, {"name", c.name}, {"symbol", c.symbol}});
   }
-  return {{"chain_id", chain_id_}, {"head", head()},         {"wallets", wallets_},
-          {"tokens", tokens},      {"collections", cols},    {"ens_registry", registry_},
+  return {{"chain_id", chain_id_},    {"head", head()},      {"wallets", wallets_},
+          {"tokens", tokens},         {"collections", cols}, {"ens_registry", registry_},
           {"ens_resolver", resolver_}};
 }
 

@@ -1,8 +1,9 @@
 // EVM codec against published vectors: Keccak-256, EIP-137 namehash, selectors and topics, ABI
 // strings (with hostile offsets and lengths), uint256 ↔ decimal; settings and cursor parsing.
+#include "workers/evm/evm_codec.h"
+
 #include <gtest/gtest.h>
 
-#include "workers/evm/evm_codec.h"
 #include "workers/evm/evm_cursor.h"
 #include "workers/evm/evm_sync.h"
 
@@ -42,8 +43,9 @@ TEST(EvmCodec, SelectorsAndTopics) {
   EXPECT_EQ(selector("name(bytes32)"), "0x691f3431");
   EXPECT_EQ(event_topic("Transfer(address,address,uint256)"),
             "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef");
-  EXPECT_EQ(calldata("balanceOf(address)", {word_address("0x00000000000000000000000000000000000000AB")}),
-            "0x70a08231" + std::string(62, '0') + "ab");
+  EXPECT_EQ(
+      calldata("balanceOf(address)", {word_address("0x00000000000000000000000000000000000000AB")}),
+      "0x70a08231" + std::string(62, '0') + "ab");
 }
 
 TEST(EvmCodec, HexAndDecimal) {
@@ -58,22 +60,24 @@ TEST(EvmCodec, HexErrors) {
   EXPECT_THROW(hex_to_decimal("0x1" + std::string(64, '0')), AbiError);  // 2^256
   EXPECT_THROW(hex_to_decimal("0xzz"), AbiError);
   EXPECT_THROW(hex_to_decimal("0x"), AbiError);
-  EXPECT_THROW(parse_quantity("12"), AbiError);                      // no 0x
-  EXPECT_THROW(parse_quantity("0x10000000000000000"), AbiError);     // 2^64
+  EXPECT_THROW(parse_quantity("12"), AbiError);                   // no 0x
+  EXPECT_THROW(parse_quantity("0x10000000000000000"), AbiError);  // 2^64
   EXPECT_EQ(parse_quantity("0xffffffffffffffff"), UINT64_MAX);
   EXPECT_THROW(from_hex("0xabc"), AbiError);
   EXPECT_THROW(normalize_address("0x1234"), AbiError);
 }
 
 TEST(EvmCodec, DecimalToHexRoundTrip) {
-  for (const std::string d : {"0", "1", "255", "1000000000000000000", "18446744073709551616",
-                              "115792089237316195423570985008687907853269984665640564039457584007913129639935"}) {
+  for (const std::string d :
+       {"0", "1", "255", "1000000000000000000", "18446744073709551616",
+        "115792089237316195423570985008687907853269984665640564039457584007913129639935"}) {
     EXPECT_EQ(hex_to_decimal(decimal_to_hex(d)), d);
   }
   EXPECT_EQ(decimal_to_hex("255"), "0xff");
-  EXPECT_THROW(decimal_to_hex(
-                   "115792089237316195423570985008687907853269984665640564039457584007913129639936"),
-               AbiError);
+  EXPECT_THROW(
+      decimal_to_hex(
+          "115792089237316195423570985008687907853269984665640564039457584007913129639936"),
+      AbiError);
   EXPECT_THROW(decimal_to_hex("12a"), AbiError);
 }
 

@@ -1,14 +1,14 @@
 // EvmSync against a standard EVM node (ganache, when SOCIALAI_GANACHE_BIN names its executable;
 // skipped otherwise, as Debian packages no Ethereum node): transfers, a contract creation, a
 // reverted call, exact balances, and a real reorg made with evm_snapshot/evm_revert.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <memory>
 #include <set>
 #include <thread>
-
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -75,11 +75,13 @@ TEST(EvmGanache, SyncsAStandardNodeAndRepairsARealReorg) {
   }
   ASSERT_TRUE(accounts.is_array()) << "ganache did not come up";
   const auto send = [&](const json& tx) { return rpc.call("eth_sendTransaction", {tx}); };
-  const json created = send({{"from", accounts[0]}, {"data", kRevertingContract}, {"gas", "0x30000"}});
+  const json created =
+      send({{"from", accounts[0]}, {"data", kRevertingContract}, {"gas", "0x30000"}});
   const std::string contract = rpc.call("eth_getTransactionReceipt", {created})["contractAddress"];
   send({{"from", accounts[1]}, {"to", contract}, {"gas", "0x30000"}});  // reverts, still mined
   for (int i = 0; i < 6; ++i) {
-    send({{"from", accounts[i % 3]}, {"to", accounts[(i + 1) % 5]},
+    send({{"from", accounts[i % 3]},
+          {"to", accounts[(i + 1) % 5]},
           {"value", evm::decimal_to_hex(std::to_string(i + 1) + "000000000000012345")}});
   }
 
@@ -88,13 +90,14 @@ TEST(EvmGanache, SyncsAStandardNodeAndRepairsARealReorg) {
   ASSERT_TRUE(db.connect(nullptr, 3));
   apply_migrations(db.conn(), embedded_migrations());
   testing::TestContext ctx(db, "ethereum");
-  ctx.settings_ = {{"rpc_url", node.url()},
-                   {"wallets", json(std::vector<json>{accounts[0], accounts[1], accounts[2]}).dump()},
-                   {"collections", json::array({accounts[4]}).dump()},
-                   {"confirmations", "1"},
-                   {"start_block", "0"},
-                   {"batch_size", "4"},
-                   {"ens", "false"}};
+  ctx.settings_ = {
+      {"rpc_url", node.url()},
+      {"wallets", json(std::vector<json>{accounts[0], accounts[1], accounts[2]}).dump()},
+      {"collections", json::array({accounts[4]}).dump()},
+      {"confirmations", "1"},
+      {"start_block", "0"},
+      {"batch_size", "4"},
+      {"ens", "false"}};
   EvmSync sync;
   sync.validate(ctx);
   const auto scalar = [&](const std::string& sql) {
@@ -102,7 +105,8 @@ TEST(EvmGanache, SyncsAStandardNodeAndRepairsARealReorg) {
         .as<std::string>();
   };
   const auto check_against_node = [&] {
-    const std::uint64_t safe = evm::parse_quantity(rpc.call("eth_blockNumber").get<std::string>()) - 1;
+    const std::uint64_t safe =
+        evm::parse_quantity(rpc.call("eth_blockNumber").get<std::string>()) - 1;
     std::set<std::string> expected, stored;
     for (std::uint64_t n = 1; n <= safe; ++n) {
       const json block = rpc.call("eth_getBlockByNumber", {evm::quantity(n), true});

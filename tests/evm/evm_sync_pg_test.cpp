@@ -2,15 +2,15 @@
 // (balances, token balances, holdings, transactions, verified ENS names), a reorg is repaired,
 // malformed answers fail a cycle without half-writes, a batch-refusing node works, and a wrong
 // chain id stops the real binary with a clear message.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <set>
 #include <thread>
-
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -65,7 +65,8 @@ class EvmSyncPg : public ::testing::Test {
       collections.push_back(c["address"]);
     }
     sql("INSERT INTO wallets (chain, address, profile_source, profile_external_id) "
-        "VALUES ('ethereum', '" + wallets_.back() + "', 'farcaster', '42')");
+        "VALUES ('ethereum', '" +
+        wallets_.back() + "', 'farcaster', '42')");
     ctx_ = std::make_unique<TestContext>(*db_, worker);
     ctx_->settings_ = {{"rpc_url", devnet_->url("/evm/" + chain_)},
                        {"chain_id", chain_},
@@ -103,8 +104,8 @@ class EvmSyncPg : public ::testing::Test {
 
   // Every table the worker writes equals the devnet's truth.
   void expect_truth() {
-    const json t = devnet_->get("/_devnet/evm/" + chain_ + "/truth?confirmations=" +
-                                std::to_string(kConfirmations));
+    const json t = devnet_->get("/_devnet/evm/" + chain_ +
+                                "/truth?confirmations=" + std::to_string(kConfirmations));
     const std::string where = " WHERE chain = '" + chain_name_ + "'";
     Rows wallets, tokens, holdings, txs;
     for (const auto& [a, w] : t["wallets"].items()) {
@@ -115,8 +116,8 @@ class EvmSyncPg : public ::testing::Test {
                     text(b["decimals"]) + "|" + text(b["balance"]) + "|");
     }
     for (const auto& h : t["holdings"]) {
-      holdings.insert(text(h["address"]) + "|" + text(h["contract"]) + "|" +
-                      text(h["token_id"]) + "|");
+      holdings.insert(text(h["address"]) + "|" + text(h["contract"]) + "|" + text(h["token_id"]) +
+                      "|");
     }
     for (const auto& x : t["transactions"]) {
       txs.insert(text(x["hash"]) + "|" + text(x["block_number"]) + "|" + text(x["block_hash"]) +
@@ -125,14 +126,14 @@ class EvmSyncPg : public ::testing::Test {
     }
     ASSERT_FALSE(txs.empty());
     ASSERT_FALSE(holdings.empty());
-    EXPECT_EQ(rows("SELECT address, native_balance::text, ens_name FROM wallets" + where),
-              wallets);
-    EXPECT_EQ(rows("SELECT address, token, symbol, decimals, balance::text FROM token_balances" +
-                   where),
-              tokens);
+    EXPECT_EQ(rows("SELECT address, native_balance::text, ens_name FROM wallets" + where), wallets);
+    EXPECT_EQ(
+        rows("SELECT address, token, symbol, decimals, balance::text FROM token_balances" + where),
+        tokens);
     EXPECT_EQ(rows("SELECT address, contract, token_id FROM nft_holdings" + where), holdings);
     EXPECT_EQ(rows("SELECT hash, block_number, block_hash, from_address, to_address, value::text, "
-                   "status FROM chain_transactions" + where),
+                   "status FROM chain_transactions" +
+                   where),
               txs);
   }
 
@@ -167,9 +168,9 @@ TEST_F(EvmSyncPg, TablesEqualDevnetTruth) {
                  "metadata->>'uri' LIKE 'https://%'"),
             rows("SELECT count(*) FROM nft_holdings"));
   // The table-tracked wallet keeps its profile link.
-  EXPECT_EQ(rows("SELECT profile_external_id FROM wallets WHERE address = '" + wallets_.back() +
-                 "'"),
-            Rows{"42|"});
+  EXPECT_EQ(
+      rows("SELECT profile_external_id FROM wallets WHERE address = '" + wallets_.back() + "'"),
+      Rows{"42|"});
 
   // New blocks: the next cycle scans only them and still matches.
   devnet_->post("/_devnet/evm/1/mine?blocks=12", json::object());
@@ -185,8 +186,8 @@ TEST_F(EvmSyncPg, InjectedReorgIsRepaired) {
   // Deeper than the confirmation depth: confirmed, stored blocks change.
   const json r = devnet_->post("/_devnet/evm/1/reorg?depth=12", json::object());
   const auto first = r["first_replaced"].get<std::int64_t>();
-  const Rows orphaned = rows("SELECT hash FROM chain_transactions WHERE block_number >= " +
-                             std::to_string(first));
+  const Rows orphaned =
+      rows("SELECT hash FROM chain_transactions WHERE block_number >= " + std::to_string(first));
   ASSERT_FALSE(orphaned.empty()) << "the reorg must replace stored transactions";
   sync_->run_cycle(*ctx_);
   expect_truth();
@@ -254,15 +255,14 @@ TEST_F(EvmSyncPg, WrongChainIdIsADependencyError) {
 TEST_F(EvmSyncPg, WrongChainIdStopsTheRealWorker) {
   start();
   const std::string dir = testing::make_temp_dir();
-  const json config = {{"database", {{"url", schema_->url()}}},
-                       {"workers",
-                        {{"ethereum",
-                          {{"interval_ms", 60000},
-                           {"rpc_url", devnet_->url("/evm/1")},
-                           {"chain_id", 8453}}}}}};
+  const json config = {
+      {"database", {{"url", schema_->url()}}},
+      {"workers",
+       {{"ethereum",
+         {{"interval_ms", 60000}, {"rpc_url", devnet_->url("/evm/1")}, {"chain_id", 8453}}}}}};
   std::ofstream(dir + "/c.json") << config.dump();
-  const auto r = testing::run_command(
-      {SOCIALAI_ETHEREUM_WORKER_BIN, "--once", "--config", dir + "/c.json"});
+  const auto r =
+      testing::run_command({SOCIALAI_ETHEREUM_WORKER_BIN, "--once", "--config", dir + "/c.json"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   const std::string log = r.out + r.err;
   EXPECT_NE(log.find("chain id mismatch"), std::string::npos) << log;

@@ -64,7 +64,8 @@ TEST(JsonRpcClient, BatchesKeepOrderAndPerCallErrors) {
     EXPECT_EQ(results[i].result["number"], "0x" + std::to_string(n));
   }
   const auto after = devnet.get("/_devnet/stats");
-  EXPECT_EQ(after["evm"]["requests"].get<int>() - before.value("evm", json::object()).value("requests", 0),
+  EXPECT_EQ(after["evm"]["requests"].get<int>() -
+                before.value("evm", json::object()).value("requests", 0),
             3);
 }
 

@@ -63,8 +63,7 @@ class EvmChain {
   std::vector<EvmLog> logs(const nlohmann::json& filter);
   // eth_call of each at `block_tag` ("latest" or a hex number). Per-call error objects (a
   // revert, say) are returned, not thrown.
-  std::vector<JsonRpcResult> calls(const std::vector<EvmCall>& calls,
-                                   const std::string& block_tag);
+  std::vector<JsonRpcResult> calls(const std::vector<EvmCall>& calls, const std::string& block_tag);
 
   JsonRpcClient& rpc() { return rpc_; }
 

@@ -1,9 +1,9 @@
 // EVM wire primitives: Keccak-256 from Crypto++, hex and ABI coding, namehash, uint256 decimals.
 #include "workers/evm/evm_codec.h"
 
-#include <algorithm>
-
 #include <cryptopp/keccak.h>
+
+#include <algorithm>
 
 namespace socialai::evm {
 
@@ -247,7 +247,8 @@ std::string event_topic(std::string_view signature) { return to_hex(keccak256(si
 
 bool is_address(std::string_view a) {
   const std::string_view d = strip_0x(a);
-  return d.size() == 40 && std::all_of(d.begin(), d.end(), [](char c) { return hex_value(c) >= 0; });
+  return d.size() == 40 &&
+         std::all_of(d.begin(), d.end(), [](char c) { return hex_value(c) >= 0; });
 }
 
 std::string normalize_address(std::string_view a) {

@@ -39,7 +39,7 @@ std::uint64_t parse_quantity(std::string_view hex);
 // Any hex number up to 256 bits (quantity or 32-byte word) → exact decimal text, no floats.
 // Throws AbiError for more than 64 significant hex digits or bad digits.
 std::string hex_to_decimal(std::string_view hex);
-// Decimal text (up to 78 digits, < 2^256) → minimal hex quantity "0x..."; the inverse of the above.
+// Decimal text (up to 78 digits, < 2^256) → minimal hex quantity "0x..."; inverse of the above.
 std::string decimal_to_hex(std::string_view decimal);
 
 // EIP-137 namehash ("" → 32 zero bytes); labels are hashed as given (callers normalise).
@@ -67,7 +67,7 @@ std::string calldata(std::string_view signature, const std::vector<std::string>&
 // ABI decoding of return data ("0x..." hex). Each throws AbiError on short or hostile data.
 std::string decode_address(std::string_view data);       // the first word, last 20 bytes
 std::string decode_uint_decimal(std::string_view data);  // the first word as decimal text
-std::uint64_t decode_uint64(std::string_view data);       // the first word; must fit 64 bits
+std::uint64_t decode_uint64(std::string_view data);      // the first word; must fit 64 bits
 // A dynamic `string` (offset, length, bytes). Tolerates the legacy bytes32 form (exactly one
 // word: the text up to the first zero byte), as some old tokens return for symbol().
 std::string decode_string(std::string_view data);

@@ -71,9 +71,10 @@ bool EvmSync::repair_reorg(WorkerContext& ctx, BlockCursor& cursor) {
     save_cursor(db, tx, ctx.name(), cursor);
     return r.affected_rows();
   });
-  spdlog::warn("{}: reorg: block {} changed hash; rolled back to block {} ({} transaction(s) "
-               "removed), rescanning",
-               settings_.chain, old, fork, removed);
+  spdlog::warn(
+      "{}: reorg: block {} changed hash; rolled back to block {} ({} transaction(s) "
+      "removed), rescanning",
+      settings_.chain, old, fork, removed);
   return true;
 }
 
@@ -93,8 +94,8 @@ void EvmSync::scan_blocks(WorkerContext& ctx, const std::vector<std::string>& wa
   }
   if (stored.empty() || cursor.number < 0) {
     const std::uint64_t range = settings_.max_block_range;
-    const std::uint64_t start = settings_.start_block.value_or(
-        safe_head >= range ? safe_head - range + 1 : 0);
+    const std::uint64_t start =
+        settings_.start_block.value_or(safe_head >= range ? safe_head - range + 1 : 0);
     cursor.number = std::max<std::int64_t>(cursor.number, static_cast<std::int64_t>(start) - 1);
   }
   repair_reorg(ctx, cursor);
@@ -104,8 +105,8 @@ void EvmSync::scan_blocks(WorkerContext& ctx, const std::vector<std::string>& wa
   for (const auto& w : wallets) {
     wallet_topics.push_back("0x" + word_address(w));
   }
-  const std::uint64_t chunk = std::min<std::uint64_t>(settings_.max_block_range,
-                                                      settings_.batch_size);
+  const std::uint64_t chunk =
+      std::min<std::uint64_t>(settings_.max_block_range, settings_.batch_size);
   while (!ctx.stopping() && cursor.number < static_cast<std::int64_t>(safe_head)) {
     const auto from = static_cast<std::uint64_t>(cursor.number + 1);
     const std::uint64_t to = std::min(safe_head, from + chunk - 1);
@@ -135,14 +136,18 @@ void EvmSync::scan_blocks(WorkerContext& ctx, const std::vector<std::string>& wa
         if (tracked.count(t.from) == 0 && (!t.to || tracked.count(*t.to) == 0)) {
           continue;
         }
-        txs.push_back({{"hash", t.hash}, {"block_number", b.number}, {"block_hash", b.hash},
-                       {"block_time", b.timestamp}, {"from", t.from},
-                       {"to", t.to ? json(*t.to) : json()}, {"value", t.value_decimal}});
+        txs.push_back({{"hash", t.hash},
+                       {"block_number", b.number},
+                       {"block_hash", b.hash},
+                       {"block_time", b.timestamp},
+                       {"from", t.from},
+                       {"to", t.to ? json(*t.to) : json()},
+                       {"value", t.value_decimal}});
         hashes.push_back(t.hash);
       }
     }
-    const auto status = hashes.empty() ? std::map<std::string, bool>{}
-                                       : chain_->receipt_status(hashes);
+    const auto status =
+        hashes.empty() ? std::map<std::string, bool>{} : chain_->receipt_status(hashes);
     for (auto& t : txs) {
       t["status"] = status.at(t["hash"].get<std::string>()) ? "success" : "failed";
     }

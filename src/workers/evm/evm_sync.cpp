@@ -133,9 +133,9 @@ void EvmSync::validate(WorkerContext& ctx) {
                           ": " + e.what());
   }
   if (id != settings_.chain_id) {
-    throw DependencyError(ctx.name() + ": chain id mismatch: the node at " +
-                          rpc_->redacted_url() + " reports chain id " + std::to_string(id) +
-                          ", configured chain_id is " + std::to_string(settings_.chain_id) +
+    throw DependencyError(ctx.name() + ": chain id mismatch: the node at " + rpc_->redacted_url() +
+                          " reports chain id " + std::to_string(id) + ", configured chain_id is " +
+                          std::to_string(settings_.chain_id) +
                           " (wrong rpc_url or chain_id); not syncing");
   }
   chain_ = std::move(chain);

@@ -22,10 +22,10 @@ class RateLimiter;
 namespace evm {
 class EvmChain;
 struct BlockCursor;
-}
+}  // namespace evm
 
 struct EvmSettings {
-  std::string chain;  // worker name; the `chain` value of the rows written
+  std::string chain;                       // worker name; the `chain` value of the rows written
   std::vector<std::string> wallet_chains;  // `wallets.chain` values whose addresses are tracked
   std::string rpc_url;
   std::uint64_t chain_id = 1;

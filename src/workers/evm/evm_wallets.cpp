@@ -80,10 +80,10 @@ void EvmSync::sync_wallets(WorkerContext& ctx, const std::vector<std::string>& w
   for (const auto& w : wallets) {
     calls.push_back({"eth_getBalance", json::array({w, block_tag})});
     for (const auto& t : settings_.tokens) {
-      calls.push_back({"eth_call", json::array({{{"to", t},
-                                                 {"data", calldata("balanceOf(address)",
-                                                                   {word_address(w)})}},
-                                                block_tag})});
+      calls.push_back(
+          {"eth_call",
+           json::array({{{"to", t}, {"data", calldata("balanceOf(address)", {word_address(w)})}},
+                        block_tag})});
     }
   }
   const auto results = chain_->rpc().batch(calls, settings_.batch_size);
@@ -307,7 +307,8 @@ void EvmSync::sync_holdings(WorkerContext& ctx, const std::string& block_tag) {
     }
     json row = key;
     const std::size_t c = contract_at[h.contract];
-    row["metadata"] = {{"name", text_of(c)}, {"symbol", text_of(c + 1)},
+    row["metadata"] = {{"name", text_of(c)},
+                       {"symbol", text_of(c + 1)},
                        {"uri", text_of(first_token_call + 2 * i + 1)}};
     kept.push_back(std::move(row));
   }
