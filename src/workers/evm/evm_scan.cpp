@@ -20,6 +20,9 @@ using namespace evm;
 
 namespace {
 
+// Full mainnet blocks are 100-300 KB of JSON each: 20 per batch stay well inside the response cap.
+constexpr std::uint64_t kMaxBlocksPerStep = 20;
+
 const std::string& transfer_topic() {
   static const std::string t = event_topic("Transfer(address,address,uint256)");
   return t;
@@ -105,8 +108,8 @@ void EvmSync::scan_blocks(WorkerContext& ctx, const std::vector<std::string>& wa
   for (const auto& w : wallets) {
     wallet_topics.push_back("0x" + word_address(w));
   }
-  const std::uint64_t chunk =
-      std::min<std::uint64_t>(settings_.max_block_range, settings_.batch_size);
+  const std::uint64_t chunk = std::min<std::uint64_t>(
+      {settings_.max_block_range, settings_.batch_size, kMaxBlocksPerStep});
   while (!ctx.stopping() && cursor.number < static_cast<std::int64_t>(safe_head)) {
     const auto from = static_cast<std::uint64_t>(cursor.number + 1);
     const std::uint64_t to = std::min(safe_head, from + chunk - 1);

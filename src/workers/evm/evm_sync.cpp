@@ -122,6 +122,7 @@ void EvmSync::validate(WorkerContext& ctx) {
   options.limiter = limiter_.get();
   options.should_stop = [&ctx] { return ctx.stopping(); };
   options.max_retries = 2;
+  options.max_response_bytes = std::size_t{64} * 1024 * 1024;  // batches of full blocks
   http_ = std::make_unique<HttpClient>(options);
   rpc_ = std::make_unique<JsonRpcClient>(*http_, settings_.rpc_url);
   auto chain = std::make_unique<EvmChain>(*rpc_, settings_.batch_size);
