@@ -1,0 +1,188 @@
+// Typed JSON-RPC reads for the EVM worker, with shape checks on every answer.
+#include "workers/evm/evm_chain.h"
+
+#include "workers/evm/evm_codec.h"
+
+namespace socialai::evm {
+
+using json = nlohmann::json;
+
+namespace {
+
+const std::string& str_field(const json& j, const char* key, const char* what) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_string()) {
+    throw EvmShapeError(std::string(what) + ": missing or non-string \"" + key + "\"");
+  }
+  return j[key].get_ref<const std::string&>();
+}
+
+std::uint64_t quantity_field(const json& j, const char* key, const char* what) {
+  try {
+    return parse_quantity(str_field(j, key, what));
+  } catch (const AbiError& e) {
+    throw EvmShapeError(std::string(what) + ": \"" + key + "\": " + e.what());
+  }
+}
+
+std::string hash_field(const json& j, const char* key, const char* what) {
+  const std::string& h = str_field(j, key, what);
+  if (h.size() != 66 || h.rfind("0x", 0) != 0) {
+    throw EvmShapeError(std::string(what) + ": \"" + key + "\" is not a 32-byte hash");
+  }
+  try {
+    return to_hex(from_hex(h));  // validates and lowercases
+  } catch (const AbiError& e) {
+    throw EvmShapeError(std::string(what) + ": \"" + key + "\": " + e.what());
+  }
+}
+
+std::string address_field(const json& j, const char* key, const char* what) {
+  try {
+    return normalize_address(str_field(j, key, what));
+  } catch (const AbiError& e) {
+    throw EvmShapeError(std::string(what) + ": \"" + key + "\": " + e.what());
+  }
+}
+
+// Throws the node's error for a result that must be there.
+const json& require(const JsonRpcResult& r) {
+  if (!r.ok()) {
+    throw *r.error;
+  }
+  return r.result;
+}
+
+}  // namespace
+
+EvmBlock parse_block(const json& j, bool full_txs) {
+  constexpr const char* kWhat = "block";
+  EvmBlock b;
+  b.number = quantity_field(j, "number", kWhat);
+  b.hash = hash_field(j, "hash", kWhat);
+  b.parent_hash = hash_field(j, "parentHash", kWhat);
+  b.timestamp = quantity_field(j, "timestamp", kWhat);
+  if (!full_txs) {
+    return b;
+  }
+  if (!j.contains("transactions") || !j["transactions"].is_array()) {
+    throw EvmShapeError("block " + std::to_string(b.number) + ": no transactions array");
+  }
+  for (const auto& t : j["transactions"]) {
+    constexpr const char* kTx = "transaction";
+    if (!t.is_object()) {
+      throw EvmShapeError("block " + std::to_string(b.number) +
+                          ": transactions are not objects (asked for full transactions)");
+    }
+    EvmTx tx;
+    tx.hash = hash_field(t, "hash", kTx);
+    tx.from = address_field(t, "from", kTx);
+    if (t.contains("to") && !t["to"].is_null()) {
+      tx.to = address_field(t, "to", kTx);
+    }
+    try {
+      tx.value_decimal = hex_to_decimal(str_field(t, "value", kTx));
+    } catch (const AbiError& e) {
+      throw EvmShapeError(std::string("transaction value: ") + e.what());
+    }
+    b.txs.push_back(std::move(tx));
+  }
+  return b;
+}
+
+std::uint64_t EvmChain::chain_id() {
+  const json r = rpc_.call("eth_chainId");
+  if (!r.is_string()) {
+    throw EvmShapeError("eth_chainId: result is not a hex string");
+  }
+  return parse_quantity(r.get<std::string>());
+}
+
+std::uint64_t EvmChain::block_number() {
+  const json r = rpc_.call("eth_blockNumber");
+  if (!r.is_string()) {
+    throw EvmShapeError("eth_blockNumber: result is not a hex string");
+  }
+  return parse_quantity(r.get<std::string>());
+}
+
+std::vector<EvmBlock> EvmChain::blocks(const std::vector<std::uint64_t>& numbers, bool full_txs) {
+  std::vector<JsonRpcCall> calls;
+  calls.reserve(numbers.size());
+  for (auto n : numbers) {
+    calls.push_back({"eth_getBlockByNumber", json::array({quantity(n), full_txs})});
+  }
+  const auto results = rpc_.batch(calls, batch_size_);
+  std::vector<EvmBlock> out;
+  out.reserve(results.size());
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const json& j = require(results[i]);
+    if (j.is_null()) {
+      throw EvmShapeError("block " + std::to_string(numbers[i]) + " is unknown to the node");
+    }
+    out.push_back(parse_block(j, full_txs));
+    if (out.back().number != numbers[i]) {
+      throw EvmShapeError("asked for block " + std::to_string(numbers[i]) + ", got " +
+                          std::to_string(out.back().number));
+    }
+  }
+  return out;
+}
+
+std::map<std::string, bool> EvmChain::receipt_status(const std::vector<std::string>& hashes) {
+  std::vector<JsonRpcCall> calls;
+  for (const auto& h : hashes) {
+    calls.push_back({"eth_getTransactionReceipt", json::array({h})});
+  }
+  const auto results = rpc_.batch(calls, batch_size_);
+  std::map<std::string, bool> out;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const json& r = require(results[i]);
+    if (r.is_null()) {
+      throw EvmShapeError("no receipt for " + hashes[i]);
+    }
+    // Pre-Byzantium receipts have a state root instead of a status: they count as success.
+    out[hashes[i]] = !r.contains("status") || quantity_field(r, "status", "receipt") == 1;
+  }
+  return out;
+}
+
+std::vector<EvmLog> EvmChain::logs(const json& filter) {
+  const json r = rpc_.call("eth_getLogs", json::array({filter}));
+  if (!r.is_array()) {
+    throw EvmShapeError("eth_getLogs: result is not an array");
+  }
+  std::vector<EvmLog> out;
+  for (const auto& l : r) {
+    constexpr const char* kWhat = "log";
+    if (l.is_object() && l.value("removed", false)) {
+      continue;
+    }
+    EvmLog log;
+    log.address = address_field(l, "address", kWhat);
+    log.block_number = quantity_field(l, "blockNumber", kWhat);
+    log.data = str_field(l, "data", kWhat);
+    if (!l.contains("topics") || !l["topics"].is_array()) {
+      throw EvmShapeError("log: no topics array");
+    }
+    for (const auto& t : l["topics"]) {
+      if (!t.is_string() || t.get<std::string>().size() != 66) {
+        throw EvmShapeError("log: a topic is not a 32-byte hex string");
+      }
+      log.topics.push_back(t.get<std::string>());
+    }
+    out.push_back(std::move(log));
+  }
+  return out;
+}
+
+std::vector<JsonRpcResult> EvmChain::calls(const std::vector<EvmCall>& calls,
+                                           const std::string& block_tag) {
+  std::vector<JsonRpcCall> rpc_calls;
+  rpc_calls.reserve(calls.size());
+  for (const auto& c : calls) {
+    rpc_calls.push_back({"eth_call", json::array({{{"to", c.to}, {"data", c.data}}, block_tag})});
+  }
+  return rpc_.batch(rpc_calls, batch_size_);
+}
+
+}  // namespace socialai::evm

@@ -1,0 +1,78 @@
+// EvmChain: the typed reads the EVM worker makes over JSON-RPC (any standard node: geth, anvil,
+// public RPCs): chain id, head, blocks with transactions, receipts, logs and eth_call batches.
+// Answers are checked for shape; a malformed one throws EvmShapeError naming the method.
+// Not thread-safe (one JsonRpcClient).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/json_rpc.h"
+
+namespace socialai::evm {
+
+class EvmShapeError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct EvmTx {
+  std::string hash;
+  std::string from;
+  std::optional<std::string> to;  // absent for contract creation
+  std::string value_decimal;
+};
+
+struct EvmBlock {
+  std::uint64_t number = 0;
+  std::string hash, parent_hash;
+  std::uint64_t timestamp = 0;
+  std::vector<EvmTx> txs;  // only with full transactions
+};
+
+struct EvmLog {
+  std::string address;
+  std::vector<std::string> topics;
+  std::string data;
+  std::uint64_t block_number = 0;
+};
+
+struct EvmCall {
+  std::string to;
+  std::string data;  // 0x calldata
+};
+
+class EvmChain {
+ public:
+  // `rpc` is not owned and must outlive this. batch_size bounds every JSON-RPC batch.
+  EvmChain(JsonRpcClient& rpc, std::size_t batch_size) : rpc_(rpc), batch_size_(batch_size) {}
+
+  std::uint64_t chain_id();
+  std::uint64_t block_number();
+  // Blocks in the order of `numbers`; throws if any is missing or malformed.
+  std::vector<EvmBlock> blocks(const std::vector<std::uint64_t>& numbers, bool full_txs);
+  // Receipt status per transaction hash: true = success (status 0x1).
+  std::map<std::string, bool> receipt_status(const std::vector<std::string>& hashes);
+  // eth_getLogs with a prepared filter object.
+  std::vector<EvmLog> logs(const nlohmann::json& filter);
+  // eth_call of each at `block_tag` ("latest" or a hex number). Per-call error objects (a
+  // revert, say) are returned, not thrown.
+  std::vector<JsonRpcResult> calls(const std::vector<EvmCall>& calls, const std::string& block_tag);
+
+  JsonRpcClient& rpc() { return rpc_; }
+
+ private:
+  JsonRpcClient& rpc_;
+  std::size_t batch_size_;
+};
+
+// Parses one block object (eth_getBlockByNumber/-Hash); throws EvmShapeError.
+EvmBlock parse_block(const nlohmann::json& j, bool full_txs);
+
+}  // namespace socialai::evm
