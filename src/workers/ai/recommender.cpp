@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "workers/ai/advisory_lock.h"
 #include "workers/ai/pg_array.h"
 
 namespace socialai::ai {
@@ -109,6 +110,10 @@ int Recommender::refresh(Db& db, const std::string& worker, bool force) {
   };
   std::map<std::int64_t, Activity> profiles;
   std::string reactions_mark;
+  const TryAdvisoryLock lock(db, "socialai-ai-" + key);
+  if (!lock.held()) {
+    return -1;  // another instance is writing them
+  }
   const bool due = db.with_transaction([&](pqxx::work& tx) {
     reactions_mark = db.exec(tx, "SELECT count(*)::text FROM reactions")[0][0].as<std::string>();
     const auto prev = db.exec(tx, "SELECT cursor FROM sync_state WHERE worker = $1 AND key = $2",

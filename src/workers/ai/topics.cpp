@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "workers/ai/advisory_lock.h"
 #include "workers/ai/local_provider.h"
 #include "workers/ai/pg_array.h"
 #include "workers/ai/text.h"
@@ -162,6 +163,10 @@ int recluster_if_due(Db& db, const std::string& worker, const std::string& model
     std::string text;
   };
   std::vector<Row> rows;
+  const TryAdvisoryLock lock(db, "socialai-ai-" + key);
+  if (!lock.held()) {
+    return -1;  // another instance is clustering
+  }
   const bool due = db.with_transaction([&](pqxx::work& tx) {
     const auto r = db.exec(
         tx,

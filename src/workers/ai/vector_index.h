@@ -40,6 +40,7 @@ class VectorIndex {
   bool upsert(std::int64_t id, const Vector& v);
   std::optional<Vector> get(std::int64_t id) const;
   std::size_t size() const;
+  void set_ef_search(std::size_t ef) { ef_search_ = ef; }
   int dims() const { return dims_; }
 
   // The k most similar, best first; exact scan when size() < exact_threshold (or `exact`).
