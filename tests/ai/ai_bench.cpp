@@ -1,7 +1,7 @@
 // ai benchmark (SPEC §10): local embeddings per second, and top-10 neighbour queries over
 // N vectors with hnswlib vs exact search in the same run (p50/p95 latency, recall@10).
 //   ai_bench           full: 100,000 vectors, markdown table
-//   ai_bench --quick   ctest smoke run: 10,000 vectors; fails only if recall collapses
+//   ai_bench --quick   ctest smoke run: 3,000 vectors; fails only if recall collapses
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -66,8 +66,8 @@ double pct(std::vector<double> v, double p) {
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  const std::size_t n_vectors = quick ? 10000 : 100000;
-  const std::size_t n_queries = quick ? 100 : 500;
+  const std::size_t n_vectors = quick ? 3000 : 100000;
+  const std::size_t n_queries = quick ? 50 : 500;
   const LocalProvider local;
   PostGenerator gen(42);
 

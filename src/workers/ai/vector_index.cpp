@@ -68,8 +68,12 @@ std::vector<Neighbour> VectorIndex::search_exact(const Vector& query, std::size_
   using Entry = std::pair<float, std::int64_t>;
   std::priority_queue<Entry, std::vector<Entry>, std::greater<>> best;
   const auto dims = static_cast<std::size_t>(dims_);
-  for (const auto& [label, internal] : hnsw_->label_lookup_) {
-    const auto* p = reinterpret_cast<const float*>(hnsw_->getDataByInternalId(internal));
+  // Internal ids are dense and their data contiguous: scan them in memory order.
+  const std::size_t n = hnsw_->cur_element_count;
+  for (std::size_t internal = 0; internal < n; ++internal) {
+    const auto id = static_cast<hnswlib::tableint>(internal);
+    const auto label = hnsw_->getExternalLabel(id);
+    const auto* p = reinterpret_cast<const float*>(hnsw_->getDataByInternalId(id));
     float s = 0;
     for (std::size_t d = 0; d < dims; ++d) {
       s += p[d] * query[d];
