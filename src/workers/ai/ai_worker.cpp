@@ -43,6 +43,25 @@ std::string default_index_path(const WorkerContext& ctx) {
       .string();
 }
 
+// The API key: setting api_key (config "${OPENAI_API_KEY:-}" expansion), else the environment.
+std::string api_key(const WorkerContext& ctx) {
+  std::string key = ctx.setting_or("api_key", "");
+  if (key.empty()) {
+    if (const char* env = std::getenv("OPENAI_API_KEY"); env != nullptr) {
+      key = env;
+    }
+  }
+  return key;
+}
+
+std::string base_url(const WorkerContext& ctx) {
+  std::string base = ctx.setting_or("base_url", OpenAiOptions{}.base_url);
+  while (!base.empty() && base.back() == '/') {
+    base.pop_back();
+  }
+  return base;
+}
+
 std::string budget_note(double budget) {
   char buf[128];
   std::snprintf(buf, sizeof buf, "daily budget of $%.2f reached; spending paused until 00:00 UTC",
@@ -69,13 +88,8 @@ std::unique_ptr<Provider> AiWorker::make_provider(const WorkerContext& ctx) {
     throw std::invalid_argument("provider: expected \"local\" or \"openai\", got \"" + kind + "\"");
   }
   OpenAiOptions o;
-  o.base_url = ctx.setting_or("base_url", o.base_url);
-  o.api_key = ctx.setting_or("api_key", "");
-  if (o.api_key.empty()) {
-    if (const char* env = std::getenv("OPENAI_API_KEY"); env != nullptr) {
-      o.api_key = env;
-    }
-  }
+  o.base_url = base_url(ctx);
+  o.api_key = api_key(ctx);
   o.chat_model = ctx.setting_or("chat_model", ctx.setting_or("model", o.chat_model));
   o.embedding_model = ctx.setting_or("embedding_model", o.embedding_model);
   if (dims > 0) {
@@ -102,19 +116,10 @@ void AiWorker::validate(WorkerContext& ctx) {
   }
   HttpClient http;
   HttpHeaders headers;
-  std::string key = ctx.setting_or("api_key", "");
-  if (key.empty()) {
-    if (const char* env = std::getenv("OPENAI_API_KEY"); env != nullptr) {
-      key = env;
-    }
-  }
-  if (!key.empty()) {
+  if (const std::string key = api_key(ctx); !key.empty()) {
     headers.emplace_back("Authorization", "Bearer " + key);
   }
-  std::string base = ctx.setting_or("base_url", OpenAiOptions{}.base_url);
-  while (!base.empty() && base.back() == '/') {
-    base.pop_back();
-  }
+  const std::string base = base_url(ctx);
   const HttpResponse r = http.get(base + "/models", headers);
   if (r.status == 401 || r.status == 403) {
     throw DependencyError("openai: " + redact_url(base) + "/models answered " +
