@@ -196,6 +196,7 @@ TEST_F(AiPg, EmbeddingCacheAvoidsSecondCallForSameText) {
   DevnetProcess devnet({"--openai-api-key", kKey});
   use_openai(devnet);
   ctx_->settings_["batch_size"] = "1";  // one post per batch: each batch is a separate call
+  ctx_->settings_["dimensions"] = "64";
   add_post("a", "The same words, posted twice.");
   add_post("b", "The same words, posted twice.");
   add_post("c", "Something different.");
@@ -207,7 +208,10 @@ TEST_F(AiPg, EmbeddingCacheAvoidsSecondCallForSameText) {
   EXPECT_EQ(s["calls"]["embeddings"], 2);  // "a" and "c"; "b" came from the cache
   EXPECT_EQ(s["inputs_embedded"], 2);
   EXPECT_EQ(s["calls"]["chat"], 3);
-  EXPECT_EQ(scalar("SELECT count(*) FROM embeddings"), 3);
+  // "dimensions" reached the API; the stored model name carries it.
+  EXPECT_EQ(scalar("SELECT count(*) FROM embeddings WHERE model = 'devnet-embed@64' AND "
+                   "dims = 64 AND array_length(vector, 1) = 64"),
+            3);
   EXPECT_EQ(scalar("SELECT count(*) FROM ai_embedding_cache"), 2);
   // A text seen before is not embedded again, even on another item.
   sql("UPDATE external_posts SET content = 'Something different.' WHERE external_id = 'a'");

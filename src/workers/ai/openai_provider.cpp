@@ -71,6 +71,12 @@ OpenAiProvider::OpenAiProvider(OpenAiOptions options) : options_(std::move(optio
 
 OpenAiProvider::~OpenAiProvider() = default;
 
+std::string OpenAiProvider::embedding_model() const {
+  return options_.dimensions
+             ? options_.embedding_model + "@" + std::to_string(*options_.dimensions)
+             : options_.embedding_model;
+}
+
 HttpResponse OpenAiProvider::post(const std::string& path, const std::string& body) {
   HttpHeaders headers;
   if (!options_.api_key.empty()) {

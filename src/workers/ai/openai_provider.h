@@ -33,7 +33,9 @@ class OpenAiProvider : public Provider {
   ~OpenAiProvider() override;
 
   std::string name() const override { return "openai"; }
-  std::string embedding_model() const override { return options_.embedding_model; }
+  // The model name, plus "@<dims>" when dimensions is set, so vectors of different sizes from
+  // one model never share cache or embeddings rows.
+  std::string embedding_model() const override;
   std::string chat_model() const override { return options_.chat_model; }
   bool billed() const override { return true; }
   std::vector<Vector> embed(const std::vector<std::string>& texts) override;
