@@ -2,6 +2,7 @@
 // re-processing on change, two instances sharing the queue, the embedding cache, the daily
 // budget, 429s with usage accounting, malformed answers as item failures, a rejected key.
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
@@ -105,6 +106,7 @@ TEST_F(AiPg, LocalPipelineWritesEveryResultAndRequeuesChangedText) {
   react("alice", "2");
   ctx_->settings_["topics_k"] = "2";
   ctx_->settings_["recluster_after"] = "1";
+  ctx_->settings_["exact_threshold"] = "2";  // the hnswlib path, not the exact scan
 
   AiWorker worker;
   worker.validate(*ctx_);
@@ -142,6 +144,11 @@ TEST_F(AiPg, LocalPipelineWritesEveryResultAndRequeuesChangedText) {
     EXPECT_NE(r[0].as<std::string>(), "1");
     EXPECT_NE(r[0].as<std::string>(), "2");
   }
+
+  // The index was persisted with its sidecar.
+  std::ifstream meta(ctx_->settings_["index_path"] + ".meta");
+  ASSERT_TRUE(meta.good());
+  EXPECT_EQ(nlohmann::json::parse(meta)["count"], 6);
 
   // Nothing left: a second cycle processes nothing; a changed text is processed again.
   worker.run_cycle(*ctx_);
