@@ -3,6 +3,7 @@
 // budget, 429s with usage accounting, malformed answers as item failures, a rejected key.
 #include <cstdlib>
 #include <fstream>
+#include <latch>
 #include <memory>
 #include <optional>
 #include <set>
@@ -173,11 +174,14 @@ TEST_F(AiPg, TwoInstancesProcessEveryItemExactlyOnce) {
               kPosts);
   });
   std::int64_t ok[2] = {0, 0};
+  std::latch connected(2);  // both start claiming together
   std::vector<std::thread> threads;
   for (int i = 0; i < 2; ++i) {
     threads.emplace_back([&, i] {
       Db db(schema_->url());
-      ASSERT_TRUE(db.connect(nullptr, 3));
+      const bool up = db.connect(nullptr, 3);
+      connected.arrive_and_wait();
+      ASSERT_TRUE(up);
       TestContext ctx(db, "ai");
       ctx.settings_ = ctx_->settings_;
       ctx.settings_["batch_size"] = "7";

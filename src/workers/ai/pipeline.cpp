@@ -22,28 +22,35 @@ constexpr const char* kProfileText =
     "coalesce(p.display_name, '') || E'\\n' || coalesce(p.username, '') || E'\\n' || "
     "coalesce(p.bio, '')";
 
+constexpr int kClaimAttempts = 20;
+
 struct KindSql {
   std::string claim;
   std::string fetch;
 };
 
-// $1 pipeline, $2 limit, $3 max attempts, $4 owner, $5 lease seconds.
+// $1 pipeline, $2 limit, $3 max attempts, $4 owner, $5 lease seconds, $6 the highest id this
+// pipeline claimed so far (claims walk the ids upwards, so a cycle does not rescan the done
+// rows below it for every batch).
 KindSql make_sql(const std::string& type, const std::string& table, const std::string& text) {
   KindSql s;
   s.claim = "WITH cand AS (SELECT p.id FROM " + table +
             " p LEFT JOIN ai_item_state s ON s.item_type = '" + type +
             "' AND s.item_id = p.id AND s.pipeline = $1"
-            " WHERE (s.item_id IS NULL OR s.content_hash <> md5(" + text +
+            " WHERE p.id > $6 AND (s.item_id IS NULL OR s.content_hash <> md5(" + text +
             ") OR (s.status = 'failed' AND s.attempts < $3 AND s.retry_at <= now()))"
             " AND NOT EXISTS (SELECT 1 FROM ai_claims c WHERE c.item_type = '" + type +
             "' AND c.item_id = p.id AND c.pipeline = $1 AND c.lease_until > now())"
-            " ORDER BY p.id LIMIT $2 FOR UPDATE OF p SKIP LOCKED)"
-            " INSERT INTO ai_claims (item_type, item_id, pipeline, owner, lease_until)"
+            " ORDER BY p.id LIMIT $2 FOR UPDATE OF p SKIP LOCKED),"
+            " ins AS (INSERT INTO ai_claims (item_type, item_id, pipeline, owner, lease_until)"
             " SELECT '" + type + "', id, $1, $4, now() + make_interval(secs => $5) FROM cand"
             " ON CONFLICT (item_type, item_id, pipeline) DO UPDATE"
             " SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until"
             " WHERE ai_claims.lease_until <= now()"
-            " RETURNING item_id";
+            " RETURNING item_id)"
+            // -1 marks "there were candidates", so a claim that lost every candidate to
+            // another instance is told apart from an empty queue.
+            " SELECT item_id FROM ins UNION ALL SELECT -1 WHERE EXISTS (SELECT 1 FROM cand)";
   s.fetch = "SELECT p.id, " + text + ", md5(" + text + ") FROM " + table +
             " p WHERE p.id = ANY ($1::bigint[]) ORDER BY p.id";
   return s;
@@ -97,9 +104,24 @@ std::vector<Pipeline::Item> Pipeline::claim(const std::string& type, int limit) 
   const std::string pid = pipeline_id();
   return db_.with_transaction([&](pqxx::work& tx) {
     std::vector<std::int64_t> ids;
-    for (const auto& row : db_.exec(tx, sql.claim, pid, limit, kMaxAttempts, options_.owner,
-                                    static_cast<double>(options_.lease.count()))) {
-      ids.push_back(row[0].as<std::int64_t>());
+    std::int64_t& after = type == "post" ? after_post_ : after_profile_;
+    // Candidates read from a snapshot may all have been claimed by another instance by the
+    // time our insert runs; then the next statement (new snapshot) sees those claims.
+    for (int attempt = 0; attempt < kClaimAttempts && ids.empty(); ++attempt) {
+      bool had_candidates = false;
+      for (const auto& row : db_.exec(tx, sql.claim, pid, limit, kMaxAttempts, options_.owner,
+                                      static_cast<double>(options_.lease.count()), after)) {
+        const auto id = row[0].as<std::int64_t>();
+        if (id < 0) {
+          had_candidates = true;
+          continue;
+        }
+        ids.push_back(id);
+        after = std::max(after, id);
+      }
+      if (!had_candidates) {
+        break;
+      }
     }
     std::vector<Item> items;
     if (ids.empty()) {

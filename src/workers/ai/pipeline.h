@@ -50,6 +50,8 @@ class Pipeline {
   std::string pipeline_id() const;
 
   // Claims and processes one batch (posts first, then profiles). claimed == 0: nothing left.
+  // Claims walk ids upwards within one Pipeline object (one per cycle): an item below the last
+  // claimed id that becomes due during the cycle waits for the next cycle.
   // Item failures go to ctx.item_failed; successes to ctx.item_ok. REQUIRES: no open transaction.
   BatchResult run_batch(WorkerContext& ctx);
 
@@ -67,6 +69,8 @@ class Pipeline {
   Provider& provider_;
   Budget& budget_;
   PipelineOptions options_;
+  std::int64_t after_post_ = 0;     // highest ids claimed by this pipeline object
+  std::int64_t after_profile_ = 0;
 };
 
 }  // namespace socialai::ai
