@@ -1,6 +1,7 @@
 // The ai worker on a real PostgreSQL 15 and the real devnet's OpenAI service: results written,
 // re-processing on change, two instances sharing the queue, the embedding cache, the daily
 // budget, 429s with usage accounting, malformed answers as item failures, a rejected key.
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <latch>
@@ -40,6 +41,13 @@ class AiPg : public ::testing::Test {
     apply_migrations(db_->conn(), embedded_migrations());
     ctx_ = std::make_unique<TestContext>(*db_, "ai");
     ctx_->settings_["index_path"] = ::testing::TempDir() + "/" + schema_->name() + ".hnsw";
+  }
+
+  void TearDown() override {
+    if (ctx_) {
+      std::remove(ctx_->settings_["index_path"].c_str());
+      std::remove((ctx_->settings_["index_path"] + ".meta").c_str());
+    }
   }
 
   pqxx::result sql(const std::string& text) {

@@ -1,6 +1,7 @@
 // Unit tests of the ai worker's pure parts: the local provider on small labelled sets
 // (tests/ai/data), OpenAI answer parsing, k-means, the vector index and the price table.
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <random>
 #include <set>
@@ -269,6 +270,7 @@ TEST(VectorIndex, HnswAgreesWithExactAndPersists) {
   EXPECT_EQ(loaded.size(), idx.size());
   EXPECT_EQ(*loaded.get(5), pts[4]);
   EXPECT_FALSE(VectorIndex(32, 10).load(path + ".missing"));
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -64,7 +66,8 @@ void Recommender::save() const {
                                {"dims", dims_},
                                {"count", index_->size()},
                                {"watermark", watermark_}};
-  const std::string tmp = options_.index_path + ".meta.tmp";
+  const std::string tmp = options_.index_path + ".meta.tmp." + std::to_string(::getpid()) + "." +
+                          std::to_string(reinterpret_cast<std::uintptr_t>(this));
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << meta.dump() << '\n';
@@ -98,7 +101,11 @@ std::size_t Recommender::sync(Db& db) {
   });
   if (changed > 0) {
     changed_since_refresh_ = true;
-    save();
+    try {
+      save();
+    } catch (const std::exception& e) {  // the index in memory stays good; saved next time
+      spdlog::warn("ai: cannot save index {}: {}", options_.index_path, e.what());
+    }
   }
   return changed;
 }

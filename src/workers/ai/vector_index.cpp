@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <queue>
 #include <stdexcept>
+#include <unistd.h>
 
 #include <hnswlib/hnswlib.h>
 
@@ -111,7 +112,9 @@ std::vector<Neighbour> VectorIndex::search_hnsw(const Vector& query, std::size_t
 }
 
 void VectorIndex::save(const std::string& path) const {
-  const std::string tmp = path + ".tmp";
+  // A name of our own: instances on one host sharing index_path must not write one temp file.
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
+                          std::to_string(reinterpret_cast<std::uintptr_t>(this));
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) {
     std::filesystem::create_directories(parent);
