@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <latch>
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <set>
@@ -19,6 +21,7 @@
 #include "test_context.h"
 #include "test_db.h"
 #include "workers/ai/ai_worker.h"
+#include "workers/ai/openai_provider.h"
 
 namespace socialai::ai {
 namespace {
@@ -338,6 +341,28 @@ TEST_F(AiPg, RejectedKeyFailsValidationWithoutShowingIt) {
   }
   ctx_->settings_["provider"] = "gpt";
   EXPECT_THROW(worker.validate(*ctx_), DependencyError);
+}
+
+// OpenAI's x-ratelimit-remaining-requests: 0 with x-ratelimit-reset-requests pauses the client:
+// the next call is not sent before the window resets (here: the caller gives up first).
+TEST(AiOpenAi, ExhaustedRequestWindowHoldsTheNextCall) {
+  DevnetProcess devnet({"--openai-rpm", "1"});
+  std::atomic<bool> stop{false};
+  OpenAiOptions o;
+  o.base_url = devnet.url("/openai/v1");
+  o.embedding_model = "devnet-embed";
+  o.http.should_stop = [&stop] { return stop.load(); };
+  OpenAiProvider provider(o);
+  ASSERT_EQ(provider.embed({"first call"}).size(), 1U);  // answered with remaining-requests 0
+  std::thread stopper([&stop] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    stop = true;
+  });
+  EXPECT_THROW(provider.embed({"second call"}), ProviderError);
+  stopper.join();
+  const auto s = devnet.get("/_devnet/openai/stats");
+  EXPECT_EQ(s["calls"]["embeddings"], 1);
+  EXPECT_EQ(s["rejected_rate_limit"], 0);  // held back by the client, not refused by the server
 }
 
 }  // namespace
