@@ -34,12 +34,22 @@ if [ -x "$BUILD_DIR/socialai-devnet" ]; then
   log "starting socialai-devnet on 127.0.0.1:4310"
   "$BUILD_DIR/socialai-devnet" --listen 127.0.0.1:4310 --seed 1 &
   pids+=($!)
+  for _ in $(seq 50); do curl -sf 127.0.0.1:4310/_devnet/health >/dev/null && break; sleep 0.1; done
 else
   log "socialai-devnet is not built yet; workers that need it will report their errors"
 fi
 
 cd "$ROOT"
 "$BUILD_DIR/socialai-manager" --config config/dev.json --migrate
+# The demo runs every worker: reddit is seeded disabled (it needs credentials in production),
+# and the Solana worker tracks the devnet's wallets (they depend on the devnet's seed).
+sql=(-h "$state/run" -p "$port" -U postgres -d socialai -qAtX -v ON_ERROR_STOP=1)
+psql "${sql[@]}" -c "UPDATE feature_flags SET enabled = true WHERE flag_name = 'reddit_enabled'"
+if wallets="$(curl -sf 127.0.0.1:4310/_devnet/solana/wallets)"; then
+  # psql quotes the value itself (:'v'); variables are interpolated in scripts, not in -c.
+  echo "INSERT INTO settings (key, value) VALUES ('solana_wallets', :'v')
+        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;" | psql "${sql[@]}" -v v="$wallets"
+fi
 log "socialai-manager on http://127.0.0.1:4200 (status: curl 127.0.0.1:4200/api/workers/status); Ctrl-C stops"
 PATH="$BUILD_DIR:$PATH" "$BUILD_DIR/socialai-manager" --config config/dev.json &
 pids+=($!)

@@ -9,7 +9,8 @@ BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 # Debian 12 packages the build and the tests need.
 DEB_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libboost-filesystem1.81-dev
   libpqxx-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libgtest-dev libgmock-dev
-  libsystemd-dev postgresql-15 postgresql-contrib curl procps chromium chromium-driver)
+  libsystemd-dev postgresql-15 postgresql-contrib curl procps chromium chromium-driver
+  libcrypto++-dev libsodium-dev libhnswlib-dev)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -51,6 +51,8 @@ class EvmSync : public Worker {
   EvmSync();
   ~EvmSync() override;
 
+  // Runs once per database and chain (SPEC §8): other instances stand by on the lease.
+  bool exclusive() const override { return true; }
   // Builds the RPC client from the settings and checks eth_chainId; DependencyError on an
   // unreachable node or a chain id mismatch.
   void validate(WorkerContext& ctx) override;

@@ -97,9 +97,9 @@ class HubSync {
 
 class FarcasterSync : public Worker {
  public:
-  // Reads the settings and checks the hub answers /v1/info (DependencyError otherwise).
   // Runs once per database (SPEC §8): other instances stand by on the advisory lease.
   bool exclusive() const override { return true; }
+  // Reads the settings and checks the hub answers /v1/info (DependencyError otherwise).
   void validate(WorkerContext& ctx) override;
   // Syncs every fid in isolation: a failed fid is recorded (item_failed) and the cycle goes on.
   void run_cycle(WorkerContext& ctx) override;

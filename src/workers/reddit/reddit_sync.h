@@ -26,10 +26,10 @@ namespace socialai {
 //   max_pages            pages per stream per cycle (default 10); a pass continues next cycle
 class RedditSync : public Worker {
  public:
-  // Throws DependencyError when a credential or the subreddit list is missing, or when the
-  // token endpoint refuses the credentials or cannot be reached.
   // Runs once per database (SPEC §8): other instances stand by on the advisory lease.
   bool exclusive() const override { return true; }
+  // Throws DependencyError when a credential or the subreddit list is missing, or when the
+  // token endpoint refuses the credentials or cannot be reached.
   void validate(WorkerContext& ctx) override;
   // For every subreddit: the posts stream, then the comment stream. A stream that fails (after
   // the client's retries) is recorded as a failed item and the cycle goes on.

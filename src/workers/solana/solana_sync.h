@@ -28,9 +28,9 @@ namespace socialai {
 //   commitment           finalized (default) or confirmed
 class SolanaSync : public Worker {
  public:
-  // Throws DependencyError when rpc_url is missing or the node does not answer getVersion.
   // Runs once per database (SPEC §8): other instances stand by on the advisory lease.
   bool exclusive() const override { return true; }
+  // Throws DependencyError when rpc_url is missing or the node does not answer getVersion.
   void validate(WorkerContext& ctx) override;
   // One pass over all tracked wallets; a wallet that fails is recorded in worker_errors and
   // retried next cycle with nothing of it written.
