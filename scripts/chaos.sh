@@ -34,7 +34,8 @@ for db in clean chaos; do psql_db postgres "CREATE DATABASE $db"; psql_db $db "C
 url_of() { echo "postgresql://postgres@/$1?host=$SOCK&port=$PG_PORT"; }
 
 # --- devnet: one data set for both runs (no growth, no faults unless set below)
-"$B/socialai-devnet" --listen 127.0.0.1:0 --seed 7 >"$WORK/devnet.out" 2>"$WORK/devnet.err" &
+"$B/socialai-devnet" --listen 127.0.0.1:0 --seed 7 --reddit-rate-limit 1000000 \
+  >"$WORK/devnet.out" 2>"$WORK/devnet.err" &
 devnet_pid=$!
 for _ in $(seq 100); do grep -q "listening on" "$WORK/devnet.out" 2>/dev/null && break; sleep 0.1; done
 DEVNET="http://$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$WORK/devnet.out")"
@@ -51,16 +52,24 @@ log "chaos over ${workers[*]} for $duration s"
 write_config() {  # write_config DB FILE INTERVAL_MS
   local db_url; db_url="$(url_of "$1")"
   python3 - "$db_url" "$DEVNET" "$3" "${workers[@]}" >"$2" <<'PY'
-import json, sys
+import json, sys, urllib.request
 url, devnet, interval, names = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+def get(path):
+  with urllib.request.urlopen(devnet + path) as r:
+    return json.load(r)
+def evm(chain):
+  info = get("/_devnet/evm/%d/info" % chain)
+  return {"rpc_url": devnet + "/evm/%d" % chain, "confirmations": 3, "start_block": 0,
+          "tokens": info["tokens"], "collections": info["collections"], "wallets": info["wallets"]}
 specific = {
   "farcaster": {"hub_url": devnet + "/farcaster", "fids": [1, 2, 3, 4, 5, 6]},
   "reddit": {"subreddits": ["ethereum", "solana"], "base_url": devnet + "/reddit",
              "auth_url": devnet + "/reddit/api/v1/access_token",
              "client_id": "devnet-client", "client_secret": "devnet-secret"},
-  "ethereum": {"rpc_url": devnet + "/evm/1"},
-  "base": {"rpc_url": devnet + "/evm/8453"},
-  "solana": {"rpc_url": devnet + "/solana"},
+  "ethereum": evm(1) if "ethereum" in names else {},
+  "base": evm(8453) if "base" in names else {},
+  "solana": {"rpc_url": devnet + "/solana",
+             "wallets": get("/_devnet/solana/wallets") if "solana" in names else []},
 }
 workers = {n: dict(specific[n], interval_ms=interval) for n in names}
 print(json.dumps({"database": {"url": url}, "http": {"listen": "127.0.0.1:0"},
@@ -70,9 +79,15 @@ print(json.dumps({"database": {"url": url}, "http": {"listen": "127.0.0.1:0"},
 PY
 }
 
+# Migrations, and every flag on (reddit is seeded off).
+prepare() {  # prepare DB
+  write_config "$1" "$WORK/$1-once.json" 1000
+  "$B/socialai-manager" --config "$WORK/$1-once.json" --migrate >>"$WORK/$1-once.log" 2>&1
+  psql_db "$1" "UPDATE feature_flags SET enabled = true"
+}
+
 # Runs every worker --once, three times over, so each reaches the end of the devnet's data.
 converge() {  # converge DB
-  write_config "$1" "$WORK/$1-once.json" 1000
   for round in 1 2 3; do
     for w in "${workers[@]}"; do
       "$B/socialai-worker-$w" --config "$WORK/$1-once.json" --once >>"$WORK/$1-once.log" 2>&1 ||
@@ -94,6 +109,8 @@ dump() {  # dump DB -> $WORK/DB.dump
 }
 
 log "clean run"
+prepare clean
+prepare chaos
 converge clean
 dump clean
 
