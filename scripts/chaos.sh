@@ -21,6 +21,12 @@ RANDOM=4242  # the same sequence of chaos on every run
 
 devnet_pid="" manager_pid=""
 cleanup() {
+  local rc=$?
+  if [ $rc -ne 0 ] && [ -d "$WORK" ]; then
+    rm -rf "${CHAOS_KEEP:-/tmp/socialai-chaos-failed}"
+    cp -r "$WORK" "${CHAOS_KEEP:-/tmp/socialai-chaos-failed}"
+    log "logs kept in ${CHAOS_KEEP:-/tmp/socialai-chaos-failed}"
+  fi
   [ -n "$manager_pid" ] && kill -9 "$manager_pid" 2>/dev/null || true
   [ -n "$devnet_pid" ] && kill "$devnet_pid" 2>/dev/null || true
   pkill -9 -f "^$B/socialai-worker-" 2>/dev/null || true
@@ -60,7 +66,9 @@ def get(path):
 def evm(chain):
   info = get("/_devnet/evm/%d/info" % chain)
   return {"rpc_url": devnet + "/evm/%d" % chain, "confirmations": 3, "start_block": 0,
-          "tokens": info["tokens"], "collections": info["collections"], "wallets": info["wallets"]}
+          "tokens": [t["address"] for t in info["tokens"]],
+          "collections": [c["address"] for c in info["collections"]],
+          "wallets": [w if isinstance(w, str) else w["address"] for w in info["wallets"]]}
 specific = {
   "farcaster": {"hub_url": devnet + "/farcaster", "fids": [1, 2, 3, 4, 5, 6]},
   "reddit": {"subreddits": ["ethereum", "solana"], "base_url": devnet + "/reddit",
@@ -134,11 +142,13 @@ print(random.choice(rows)["pid"] if rows else "")' "$RANDOM" 2>/dev/null || true
 
 start_manager
 curl -s -X POST "$DEVNET/_devnet/faults" -d '{"service":"*","rate":0.1}' >/dev/null
-kills=0 manager_kills=0 db_down_seen=0 db_stopped=0
+kills=0 manager_kills=0 db_down_seen=0 db_stopped=0 round=0
 end=$((SECONDS + duration))
 while [ $SECONDS -lt $end ]; do
   sleep "0.$((2 + RANDOM % 8))"
+  round=$((round + 1))
   roll=$((RANDOM % 100))
+  [ $((round % 12)) -eq 6 ] && roll=0  # the manager too, every dozen rounds at least
   if [ $db_stopped -eq 0 ] && [ $SECONDS -ge $((end - duration / 2)) ]; then
     log "stopping PostgreSQL mid-cycle"
     as_pg_owner "$PG_BIN/pg_ctl" -D "$PG_TMP/pg" -m immediate stop >/dev/null
@@ -154,9 +164,16 @@ while [ $SECONDS -lt $end ]; do
     kill -9 "$manager_pid" 2>/dev/null || true
     wait "$manager_pid" 2>/dev/null || true
     manager_kills=$((manager_kills + 1))
-    sleep 0.3
-    left="$(pgrep -f "^$B/socialai-worker-" || true)"
-    [ -z "$left" ] || die "workers outlived the killed manager: $left"
+    # PR_SET_PDEATHSIG SIGKILLs the workers as the manager dies; give a loaded machine up to
+    # 5 s to finish them off.
+    for _ in $(seq 50); do
+      left="$(pgrep -f "^$B/socialai-worker-" || true)"
+      [ -z "$left" ] && break
+      sleep 0.1
+    done
+    if [ -n "$left" ]; then
+      die "workers outlived the killed manager: $(ps -o pid,ppid,stat,etime,args -p "$(echo $left | tr ' ' ',')")"
+    fi
     start_manager
   else
     pid="$(random_worker_pid)"
