@@ -311,8 +311,13 @@ void expand_all(json& j, const EnvLookup& lookup, const Validator& v, const std:
   if (j.is_string()) {
     try {
       j = expand_env(j.get<std::string>(), lookup);
+      // The file is UTF-8 (the parser checked it), an environment value need not be; every
+      // later dump() would throw json::type_error on it.
+      static_cast<void>(j.dump());
     } catch (const std::invalid_argument& e) {
       v.fail(path, e.what());
+    } catch (const json::type_error&) {
+      v.fail(path, "expands to invalid UTF-8 (check the environment variables it uses)");
     }
   } else if (j.is_object()) {
     for (auto& [k, child] : j.items()) {
