@@ -4,8 +4,8 @@
 // routes of make_api_handler over a real Supervisor (two disabled workers, never started, so
 // no process is spawned) and a LogRouter holding a few hostile lines, and check_admin.
 //
-// Checked for every input: a request is parsed the same whether it arrives in one read or in
-// many small ones; a rejected request maps to 400/413/431; every JSON reply is valid JSON;
+// Checked for every input: a request is accepted or rejected alike and parsed the same
+// whether it arrives in one read or in many small ones; a rejected request maps to 400/413/431; every JSON reply is valid JSON;
 // GET /api/workers/{name}/logs?lines=N never returns more than min(N, 1000) lines; mutating
 // routes are refused (the fuzz listener is not loopback and has no token); check_admin lets
 // through exactly the right bearer token.
@@ -153,7 +153,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const Parsed whole = parse(wire, nullptr);
   socialai::fuzz::Choices choices(wire);
   const Parsed pieces = parse(wire, &choices);
-  FUZZ_CHECK(whole == pieces);
+  // Accepted or rejected alike, and an accepted request is the same request, with one
+  // exception of Beast's: header_limit bounds the start line and the fields separately when
+  // the header arrives in one read, but the whole header when it trickles in. So a header of
+  // between 8 and 16 KiB may pass in one read and get 431 in small ones. (Which 4xx a rejected
+  // request gets may also depend on the read sizes: 400 for a bad start line seen at once,
+  // 431 when the limit is reached first.)
+  if (whole.ok != pieces.ok || (whole.ok && !(whole == pieces))) {
+    std::fprintf(stderr, "one read: ok=%d status=%d; small reads: ok=%d status=%d\n", whole.ok,
+                 whole.status, pieces.ok, pieces.status);
+  }
+  if (whole.ok && !pieces.ok && pieces.status == 431) {
+    const auto header_end = wire.find("\r\n\r\n");
+    FUZZ_CHECK(header_end != std::string_view::npos);
+    FUZZ_CHECK(header_end + 4 > socialai::manager::kMaxHeaderBytes);
+    FUZZ_CHECK(header_end + 4 <= 2 * socialai::manager::kMaxHeaderBytes);
+  } else {
+    FUZZ_CHECK(whole.ok == pieces.ok);
+    FUZZ_CHECK(!whole.ok || whole == pieces);
+  }
   if (!whole.ok) {
     FUZZ_CHECK(whole.status == 0 || whole.status == 400 || whole.status == 413 ||
                whole.status == 431);
