@@ -417,7 +417,7 @@ Config parse_config(std::string_view json_text, const std::string& file,
   try {
     doc = json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/true,
                       /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
     v.fail("", std::string("invalid JSON: ") + e.what());
   }
   v.expect_object(doc, "");

@@ -82,6 +82,8 @@ TEST(Config, ErrorsNameTheKey) {
   expect_error(R"({"workers": [1]})", "workers", "object");
   expect_error(R"({"workers": {)", "", "invalid JSON");
   expect_error(R"({"workers": {"x": {"args": "no"}}})", "workers.x.args", "array");
+  // Found by fuzzing: a number beyond double made nlohmann throw out_of_range, not parse_error.
+  expect_error(R"({"log": {"max_bytes": 2e9910}})", "", "invalid JSON");
 }
 
 // Found by fuzzing (tests/fuzz/corpus/config/regress_env_invalid_utf8.json): an environment
