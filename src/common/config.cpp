@@ -311,8 +311,13 @@ void expand_all(json& j, const EnvLookup& lookup, const Validator& v, const std:
   if (j.is_string()) {
     try {
       j = expand_env(j.get<std::string>(), lookup);
+      // The file is UTF-8 (the parser checked it), an environment value need not be; every
+      // later dump() would throw json::type_error on it.
+      static_cast<void>(j.dump());
     } catch (const std::invalid_argument& e) {
       v.fail(path, e.what());
+    } catch (const json::type_error&) {
+      v.fail(path, "expands to invalid UTF-8 (check the environment variables it uses)");
     }
   } else if (j.is_object()) {
     for (auto& [k, child] : j.items()) {
@@ -412,7 +417,7 @@ Config parse_config(std::string_view json_text, const std::string& file,
   try {
     doc = json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/true,
                       /*ignore_comments=*/true);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
     v.fail("", std::string("invalid JSON: ") + e.what());
   }
   v.expect_object(doc, "");

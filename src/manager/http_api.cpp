@@ -21,8 +21,6 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
-constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
-constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
 constexpr std::size_t kMaxSessions = 64;
 
@@ -53,6 +51,24 @@ ApiReply json_error(int status, const std::string& message) {
   r.body = nlohmann::json{{"error", message}}.dump(-1, ' ', false,
                                                    nlohmann::json::error_handler_t::replace);
   return r;
+}
+
+void parse_target(std::string_view target, ApiRequest& out) {
+  const auto q = target.find('?');
+  out.path = url_decode(target.substr(0, q));
+  if (q != std::string_view::npos) {
+    std::string_view qs = target;
+    qs.remove_prefix(q + 1);
+    while (!qs.empty()) {
+      const auto amp = qs.find('&');
+      const auto part = qs.substr(0, amp);
+      const auto eq = part.find('=');
+      out.query[url_decode(part.substr(0, eq))] =
+          eq == std::string_view::npos ? "" : url_decode(part.substr(eq + 1));
+      if (amp == std::string_view::npos) break;
+      qs.remove_prefix(amp + 1);
+    }
+  }
 }
 
 class Session;
@@ -117,22 +133,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& req = parser_->get();
     ApiRequest r;
     r.method = std::string(req.method_string());
-    const std::string target(req.target());
-    const auto q = target.find('?');
-    r.path = url_decode(target.substr(0, q));
-    if (q != std::string::npos) {
-      std::string_view qs(target);
-      qs.remove_prefix(q + 1);
-      while (!qs.empty()) {
-        const auto amp = qs.find('&');
-        const auto part = qs.substr(0, amp);
-        const auto eq = part.find('=');
-        r.query[url_decode(part.substr(0, eq))] =
-            eq == std::string_view::npos ? "" : url_decode(part.substr(eq + 1));
-        if (amp == std::string_view::npos) break;
-        qs.remove_prefix(amp + 1);
-      }
-    }
+    parse_target(std::string_view(req.target().data(), req.target().size()), r);
     if (const auto it = req.find(http::field::authorization); it != req.end()) {
       r.authorization = std::string(it->value());
     }

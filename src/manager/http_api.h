@@ -3,10 +3,12 @@
 // on the io_context's thread. Never throws out of a handler; a bad request gets a 4xx.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace boost::asio {
 class io_context;
@@ -33,7 +35,17 @@ struct ApiReply {
 
 using ApiHandler = std::function<ApiReply(const ApiRequest&)>;
 
+// Bounds of one request (Beast request_parser header_limit / body_limit): beyond them the
+// client gets 431 / 413.
+inline constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
+inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
+
 ApiReply json_error(int status, const std::string& message);
+
+// Splits a request target into `out.path` (percent-decoded, without the query) and
+// `out.query` (percent- and '+'-decoded pairs; a key without '=' maps to ""; the last
+// occurrence of a key wins). Pure; the fuzz tests call it directly.
+void parse_target(std::string_view target, ApiRequest& out);
 
 class HttpApi {
  public:

@@ -151,6 +151,7 @@ void LogRouter::format_line(std::string& out, const std::string& prefix,
     if (obj.is_object()) {
       if (obj.contains("ts")) {
         out += ",\"child_ts\":" + obj["ts"].dump();  // ours win; the child's is kept
+        obj.erase("child_ts");  // one key once: a JSON reader would keep only the last
       }
       obj.erase("worker");
       obj.erase("stream");

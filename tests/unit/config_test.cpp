@@ -82,6 +82,21 @@ TEST(Config, ErrorsNameTheKey) {
   expect_error(R"({"workers": [1]})", "workers", "object");
   expect_error(R"({"workers": {)", "", "invalid JSON");
   expect_error(R"({"workers": {"x": {"args": "no"}}})", "workers.x.args", "array");
+  // Found by fuzzing: a number beyond double made nlohmann throw out_of_range, not parse_error.
+  expect_error(R"({"log": {"max_bytes": 2e9910}})", "", "invalid JSON");
+}
+
+// Found by fuzzing (tests/fuzz/corpus/config/regress_env_invalid_utf8.json): an environment
+// value that is not UTF-8 made parse_config throw nlohmann's type_error, not a ConfigError.
+TEST(Config, EnvValueWithInvalidUtf8IsAConfigError) {
+  try {
+    parse_config(R"({"workers": {"reddit": {"subreddits": ["${BAD}"]}}})", "bad.json",
+                 env({{"BAD", "\xff\xfe"}}));
+    FAIL() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.json_path(), "workers.reddit.subreddits[0]");
+    EXPECT_NE(e.reason().find("UTF-8"), std::string::npos) << e.reason();
+  }
 }
 
 TEST(Config, RedactsSecrets) {

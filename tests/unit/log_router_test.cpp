@@ -74,6 +74,17 @@ TEST_F(LogRouterTest, JsonMergesChildObjects) {
   EXPECT_NE(l3.find("\"msg\":\"{not json\""), std::string::npos) << l3;
 }
 
+// Found by fuzzing (tests/fuzz/corpus/log_router/child_overrides): a child object with both
+// "ts" and "child_ts" gave a line with "child_ts" twice.
+TEST_F(LogRouterTest, JsonChildTsKeyComesOutOnce) {
+  LogRouter r(LogFormat::kJson, out_, std::nullopt);
+  r.write_lines("w", Stream::kStdout, lines({R"({"ts":"x","child_ts":"y","msg":"m"})"}));
+  r.flush();
+  const std::string out = read("out");
+  EXPECT_NE(out.find("\"child_ts\":\"x\""), std::string::npos) << out;
+  EXPECT_EQ(out.find("\"child_ts\"", out.find("\"child_ts\"") + 1), std::string::npos) << out;
+}
+
 TEST_F(LogRouterTest, RecentKeepsTheLastThousandLinesAcrossBatches) {
   LogRouter r(LogFormat::kText, out_, std::nullopt);
   std::vector<std::string> keep;
