@@ -11,9 +11,10 @@
 #   FUZZ_CXX        compiler (default clang++-14, else clang++)
 #   FUZZ_MAX_LEN    libFuzzer -max_len (default 16384)
 #   FUZZ_JOBS       build parallelism (default nproc)
-set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+DEB_PACKAGES+=(clang-14 libclang-rt-14-dev)
+install_deps
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-10}"
 shift || true
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS] [TARGET...]" >&2; exit 2; }
@@ -22,8 +23,6 @@ out="${FUZZ_OUT:-$(mktemp -d /tmp/socialai-fuzz.XXXXXX)}"
 cxx="${FUZZ_CXX:-$(command -v clang++-14 || command -v clang++ || true)}"
 max_len="${FUZZ_MAX_LEN:-16384}"
 [ -n "$cxx" ] || { echo "error: clang++ not found (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 2; }
-
-log() { printf '==> %s\n' "$*" >&2; }
 
 mkdir -p "$out"
 log "building the fuzz targets with $cxx in $build_dir"
