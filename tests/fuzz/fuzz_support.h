@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string_view>
+#include <typeinfo>
 
 // A failed invariant is a finding: print it and abort (libFuzzer keeps the input; the corpus
 // driver fails its ctest).
@@ -44,5 +46,21 @@ class Choices {
  private:
   std::uint64_t state_ = 14695981039346656037ULL;
 };
+
+// Runs `fn`; a decoder may reject input only with one of its declared error types. Any other
+// exception (e.g. a JSON library exception leaking out of a decoder) is a finding.
+template <typename... Allowed, typename Fn>
+bool only_declared_errors(Fn&& fn) {
+  try {
+    fn();
+    return true;
+  } catch (const std::exception& e) {
+    if ((... || (dynamic_cast<const Allowed*>(&e) != nullptr))) {
+      return false;
+    }
+    std::fprintf(stderr, "undeclared exception %s: %s\n", typeid(e).name(), e.what());
+    std::abort();
+  }
+}
 
 }  // namespace socialai::fuzz
