@@ -28,7 +28,8 @@ if [ ! -x "$BENCH_TOOLS/node_modules/.bin/pm2" ]; then
     log "pm2 could not be installed; its column will be skipped"
 fi
 build "${BUILD_TYPE:-Release}"
-pg_throwaway
+# A durable cluster (fsync on, as in production): commit costs are part of what is compared.
+PG_FSYNC=on pg_throwaway
 
 started=$(date +%s)
 sections=()

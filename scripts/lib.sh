@@ -51,6 +51,8 @@ as_pg_owner() {
 # pg_start DATADIR SOCKETDIR PORT: initdb if needed, start, create database "socialai" and
 # the pg_trgm extension. Unix socket only (listen_addresses=''), so the port cannot clash
 # with anything on the machine.
+# PG_FSYNC=on makes the cluster durable (benchmarks: commits then cost what they cost in
+# production); tests run with fsync off.
 pg_start() {
   local data="$1" sock="$2" port="$3"
   mkdir -p "$data" "$sock"
@@ -68,7 +70,7 @@ pg_start() {
   fi
   log "starting PostgreSQL on $sock port $port"
   as_pg_owner "$PG_BIN/pg_ctl" -D "$data" -w -l "$data/server.log" \
-    -o "-c listen_addresses='' -c unix_socket_directories='$sock' -p $port -c fsync=off -c max_connections=200" \
+    -o "-c listen_addresses='' -c unix_socket_directories='$sock' -p $port -c fsync=${PG_FSYNC:-off} -c max_connections=200" \
     start >/dev/null || { tail -20 "$data/server.log" >&2; die "PostgreSQL did not start"; }
   psql -h "$sock" -p "$port" -U postgres -d postgres -qtAc \
     "SELECT 1 FROM pg_database WHERE datname = 'socialai'" | grep -q 1 ||

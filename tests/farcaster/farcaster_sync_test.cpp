@@ -55,14 +55,9 @@ std::string opt(const json& v) { return v.is_null() ? std::string() : v.get<std:
 class FarcasterSyncTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    const char* url = std::getenv("SOCIALAI_TEST_DATABASE_URL");
-    if (url == nullptr || *url == '\0') {
-      GTEST_SKIP() << "SOCIALAI_TEST_DATABASE_URL not set (scripts/test.sh sets it)";
+    if (!socialai::testing::open_migrated_schema(schema_, db_)) {
+      GTEST_SKIP() << socialai::testing::kNoTestDatabase;
     }
-    schema_.emplace();
-    db_ = std::make_unique<Db>(schema_->url());
-    ASSERT_TRUE(db_->connect(nullptr, 3));
-    apply_migrations(db_->conn(), embedded_migrations());
   }
 
   void start_devnet(std::vector<std::string> extra = {}) {

@@ -22,14 +22,9 @@ using socialai::testing::TestContext;
 class SearchPg : public ::testing::Test {
  protected:
   void SetUp() override {
-    const char* url = std::getenv("SOCIALAI_TEST_DATABASE_URL");
-    if (url == nullptr || *url == '\0') {
-      GTEST_SKIP() << "SOCIALAI_TEST_DATABASE_URL not set (scripts/test.sh sets it)";
+    if (!socialai::testing::open_migrated_schema(schema_, db_)) {
+      GTEST_SKIP() << socialai::testing::kNoTestDatabase;
     }
-    schema_.emplace();
-    db_ = std::make_unique<Db>(schema_->url());
-    ASSERT_TRUE(db_->connect(nullptr, 3));
-    apply_migrations(db_->conn(), embedded_migrations());
     ctx_ = std::make_unique<TestContext>(*db_, "search");
     ctx_->settings_["parallelism"] = "1";
   }

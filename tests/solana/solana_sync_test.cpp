@@ -29,14 +29,9 @@ using socialai::testing::TestContext;
 class SolanaSyncTest : public ::testing::Test {
  protected:
   void start(int wallets, int signatures, int hostile = 0, int limit = 7) {
-    const char* url = std::getenv("SOCIALAI_TEST_DATABASE_URL");
-    if (url == nullptr || *url == '\0') {
-      GTEST_SKIP() << "SOCIALAI_TEST_DATABASE_URL not set (scripts/test.sh sets it)";
+    if (!socialai::testing::open_migrated_schema(schema_, db_)) {
+      GTEST_SKIP() << socialai::testing::kNoTestDatabase;
     }
-    schema_.emplace();
-    db_ = std::make_unique<Db>(schema_->url());
-    ASSERT_TRUE(db_->connect(nullptr, 3));
-    apply_migrations(db_->conn(), embedded_migrations());
     devnet_ = std::make_unique<DevnetProcess>(std::vector<std::string>{
         "--solana-wallets", std::to_string(wallets), "--solana-tokens-per-wallet", "3",
         "--solana-nfts-per-wallet", "2", "--solana-signatures-per-wallet",

@@ -5,6 +5,10 @@
 #include <random>
 
 #include <pqxx/pqxx>
+#include <stdexcept>
+
+#include "common/db.h"
+#include "common/migrate.h"
 
 namespace socialai::testing {
 
@@ -39,6 +43,20 @@ TestSchema::~TestSchema() {
     tx.exec("DROP SCHEMA " + tx.quote_name(name_) + " CASCADE");
   } catch (...) {
   }
+}
+
+bool open_migrated_schema(std::optional<TestSchema>& schema, std::unique_ptr<Db>& db) {
+  const char* url = std::getenv("SOCIALAI_TEST_DATABASE_URL");
+  if (url == nullptr || *url == '\0') {
+    return false;
+  }
+  schema.emplace();
+  db = std::make_unique<Db>(schema->url());
+  if (!db->connect(nullptr, 3)) {
+    throw std::runtime_error("cannot connect to the test database");
+  }
+  apply_migrations(db->conn(), embedded_migrations());
+  return true;
 }
 
 }  // namespace socialai::testing
