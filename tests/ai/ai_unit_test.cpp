@@ -168,6 +168,10 @@ TEST(OpenAiParse, ResetDurations) {
   EXPECT_EQ(OpenAiProvider::parse_reset("58.911s"), milliseconds(58911));
   EXPECT_FALSE(OpenAiProvider::parse_reset("soon"));
   EXPECT_FALSE(OpenAiProvider::parse_reset(""));
+  // Beyond a day is garbage; a huge number must not overflow (found by fuzzing).
+  EXPECT_EQ(OpenAiProvider::parse_reset("24h"), milliseconds(86400000));
+  EXPECT_FALSE(OpenAiProvider::parse_reset("25h"));
+  EXPECT_FALSE(OpenAiProvider::parse_reset(std::string(200, '4')));
 }
 
 TEST(Budget, CostsFromPriceTable) {

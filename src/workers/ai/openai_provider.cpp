@@ -277,7 +277,9 @@ std::optional<std::chrono::milliseconds> OpenAiProvider::parse_reset(const std::
       return std::nullopt;
     }
   }
-  if (!any) {
+  // A reset beyond a day is garbage (and a huge one must not overflow the conversion below:
+  // found by the openai_response fuzz target).
+  if (!any || !std::isfinite(total_ms) || total_ms < 0 || total_ms > 86400000.0) {
     return std::nullopt;
   }
   return std::chrono::milliseconds(static_cast<long long>(std::ceil(total_ms)));
