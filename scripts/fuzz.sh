@@ -10,6 +10,7 @@
 #   FUZZ_OUT        work directory: corpora, logs, crash inputs (default: a new /tmp dir)
 #   FUZZ_CXX        compiler (default clang++-14, else clang++)
 #   FUZZ_MAX_LEN    libFuzzer -max_len (default 16384)
+#   FUZZ_SEED       libFuzzer -seed (default 1: a run is reproducible; 0 = random)
 #   FUZZ_JOBS       build parallelism (default nproc)
 source "$(dirname "$0")/lib.sh"
 DEB_PACKAGES+=(clang-14 libclang-rt-14-dev)
@@ -22,6 +23,7 @@ build_dir="${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
 out="${FUZZ_OUT:-$(mktemp -d /tmp/socialai-fuzz.XXXXXX)}"
 cxx="${FUZZ_CXX:-$(command -v clang++-14 || command -v clang++ || true)}"
 max_len="${FUZZ_MAX_LEN:-16384}"
+seed="${FUZZ_SEED:-1}"
 [ -n "$cxx" ] || { echo "error: clang++ not found (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 2; }
 
 mkdir -p "$out"
@@ -49,7 +51,7 @@ while read -r name binary seeds; do
   ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}" \
   UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
     "$binary" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
-      -max_len="$max_len" -artifact_prefix="$work/artifacts/" "${dict[@]}" "$work/corpus" \
+      -max_len="$max_len" -seed="$seed" -artifact_prefix="$work/artifacts/" "${dict[@]}" "$work/corpus" \
       >"$work/fuzz.log" 2>&1 || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz.log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/fuzz.log" | tail -1)
