@@ -100,6 +100,21 @@ namespace {
 // Worker-specific keys we know, per well-known worker name (typo safety). Any worker may also
 // carry a free-form "settings" object.
 const std::map<std::string, std::set<std::string>>& known_worker_keys() {
+  // The two EVM workers (ethereum, base) run one implementation and take the same keys.
+  static const std::set<std::string> kEvmKeys = {
+      "rpc_url",
+      "chain_id",
+      "tokens",
+      "collections",
+      "wallets",
+      "confirmations",
+      "ens_registry",
+      "ens",
+      "requests_per_minute",
+      "batch_size",
+      "start_block",
+      "max_block_range",
+  };
   // One key per line, so that changes to different workers merge cleanly.
   static const std::map<std::string, std::set<std::string>> kKeys = {
       {"farcaster",
@@ -125,36 +140,8 @@ const std::map<std::string, std::set<std::string>>& known_worker_keys() {
            "limit",
            "max_pages",
        }},
-      {"ethereum",
-       {
-           "rpc_url",
-           "chain_id",
-           "tokens",
-           "collections",
-           "wallets",
-           "confirmations",
-           "ens_registry",
-           "ens",
-           "requests_per_minute",
-           "batch_size",
-           "start_block",
-           "max_block_range",
-       }},
-      {"base",
-       {
-           "rpc_url",
-           "chain_id",
-           "tokens",
-           "collections",
-           "wallets",
-           "confirmations",
-           "ens_registry",
-           "ens",
-           "requests_per_minute",
-           "batch_size",
-           "start_block",
-           "max_block_range",
-       }},
+      {"ethereum", kEvmKeys},
+      {"base", kEvmKeys},
       {"solana",
        {
            "rpc_url",
