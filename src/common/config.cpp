@@ -1,6 +1,9 @@
 // Config loading: read, expand ${VAR}, validate every key against what we know, build structs.
 #include "common/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -95,6 +98,34 @@ std::string expand_env(std::string_view text, const EnvLookup& lookup) {
   return out;
 }
 
+std::string listen_address_error(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size()) {
+    return "must be HOST:PORT, got \"" + listen + "\"";
+  }
+  const std::string port = listen.substr(colon + 1);
+  if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char ch) {
+        return ch >= '0' && ch <= '9';
+      }) || std::stoul(port) > 65535) {
+    return "port must be a number from 0 to 65535, got \"" + port + "\"";
+  }
+  std::string host = listen.substr(0, colon);
+  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host.empty() || host == "localhost") {
+    return "";
+  }
+  unsigned char buf[sizeof(in6_addr)];
+  const bool v4 = !bracketed && ::inet_pton(AF_INET, host.c_str(), buf) == 1;
+  const bool v6 = bracketed && ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+  if (!v4 && !v6) {
+    return "host must be an IPv4 address, [IPv6 address] or localhost, got \"" + host + "\"";
+  }
+  return "";
+}
+
 namespace {
 
 // Worker-specific keys we know, per well-known worker name (typo safety). Any worker may also
@@ -172,6 +203,9 @@ const std::map<std::string, std::set<std::string>>& known_worker_keys() {
       {"search",
        {
            "batch_size",
+           "parallelism",
+           "max_cycle_seconds",
+           "query_limit",
        }},
   };
   return kKeys;
@@ -294,6 +328,14 @@ class Validator {
   std::string file_;
 };
 
+// `lookup`, noting every name it is asked for in `names`.
+EnvLookup recording(const EnvLookup& lookup, std::set<std::string>& names) {
+  return [&lookup, &names](const std::string& name) {
+    names.insert(name);
+    return lookup(name);
+  };
+}
+
 void expand_all(json& j, const EnvLookup& lookup, const Validator& v, const std::string& path) {
   if (j.is_string()) {
     try {
@@ -327,7 +369,7 @@ WorkerConfig parse_worker(const Validator& v, const std::string& name, const jso
   v.expect_object(j, path);
   static const std::set<std::string> kCommon = {
       "enabled", "path",    "interval_ms",    "args",     "env",        "max_memory_mb",
-      "nice",    "cpu_max", "max_open_files", "settings", "memory_max"};
+      "nice",    "cpu_max", "max_open_files", "settings", "memory_max", "env_passthrough"};
   const auto& known = known_worker_keys();
   const auto it = known.find(name);
   std::set<std::string> specific = it == known.end() ? std::set<std::string>{} : it->second;
@@ -363,6 +405,20 @@ WorkerConfig parse_worker(const Validator& v, const std::string& name, const jso
         v.fail(path + ".env." + k, "must be a string");
       }
       w.env[k] = val.get<std::string>();
+    }
+  }
+  if (j.contains("env_passthrough")) {
+    const json& p = j["env_passthrough"];
+    if (!p.is_array()) {
+      v.fail(path + ".env_passthrough", "must be an array of variable names");
+    }
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const std::string var = p[i].is_string() ? p[i].get<std::string>() : std::string();
+      if (var.empty() || var.find('=') != std::string::npos) {
+        v.fail(path + ".env_passthrough[" + std::to_string(i) + "]",
+               "must be a variable name");
+      }
+      w.env_passthrough.push_back(var);
     }
   }
   w.healdec = v.healdec(j, path, defaults);
@@ -409,7 +465,26 @@ Config parse_config(std::string_view json_text, const std::string& file,
   }
   v.expect_object(doc, "");
   v.only_keys(doc, "", {"database", "http", "log", "healdec", "workers"});
-  expand_all(doc, lookup, v, "");
+  // Which variables each part of the file names: a worker's environment carries only those of
+  // its own section and of the parts every worker parses again (database, log, healdec, http
+  // but its admin_token), never the manager's secret or another worker's. A worker re-reads
+  // the whole file, so it needs the common parts' variables to validate it as the manager did.
+  std::map<std::string, std::set<std::string>> refs;  // "" = common, else worker name
+  for (auto& [section, value] : doc.items()) {
+    if (section == "workers" && value.is_object()) {
+      for (auto& [name, wj] : value.items()) {
+        auto& mine = refs[name];
+        expand_all(wj, recording(lookup, mine), v, "workers." + name);
+      }
+    } else if (section == "http" && value.is_object()) {
+      for (auto& [key, hv] : value.items()) {
+        expand_all(hv, key == "admin_token" ? lookup : recording(lookup, refs[""]), v,
+                   "http." + key);
+      }
+    } else {
+      expand_all(value, recording(lookup, refs[""]), v, section);
+    }
+  }
 
   Config c;
   c.file = file;
@@ -426,9 +501,8 @@ Config parse_config(std::string_view json_text, const std::string& file,
     v.only_keys(h, "http", {"listen", "admin_token"});
     c.http.listen = v.get_string(h, "http", "listen", c.http.listen);
     c.http.admin_token = v.get_string(h, "http", "admin_token", "");
-    const auto colon = c.http.listen.rfind(':');
-    if (colon == std::string::npos || colon + 1 == c.http.listen.size()) {
-      v.fail("http.listen", "must be HOST:PORT, got \"" + c.http.listen + "\"");
+    if (const std::string why = listen_address_error(c.http.listen); !why.empty()) {
+      v.fail("http.listen", why);
     }
   }
   if (doc.contains("log")) {
@@ -461,8 +535,11 @@ Config parse_config(std::string_view json_text, const std::string& file,
         v.fail("workers." + name, "invalid worker name");
       }
       c.workers.push_back(parse_worker(v, name, section, c.healdec));
+      const auto& mine = refs[name];
+      c.workers.back().env_refs.assign(mine.begin(), mine.end());
     }
   }
+  c.common_env_refs.assign(refs[""].begin(), refs[""].end());
   c.resolved_json = doc.dump(2);
   return c;
 }
@@ -497,8 +574,8 @@ void redact(json& j, const std::string& key) {
     const std::string text = j.get<std::string>();
     if (!key.empty() && is_secret_key(key) && !text.empty()) {
       j = "***";
-    } else if (key == "url" && text.find("://") != std::string::npos) {
-      j = redact_db_url(text);  // database.url: keep the user, hide the password
+    } else if (key == "url" || text.find("password") != std::string::npos) {
+      j = redact_db_url(text);  // database.url (URL or key=value form): hide the password
     } else if (text.find("://") != std::string::npos) {
       j = redact_url(text);
     }
@@ -514,6 +591,12 @@ void redact(json& j, const std::string& key) {
 }
 
 }  // namespace
+
+bool is_known_setting(const std::string& worker, const std::string& key) {
+  const auto& known = known_worker_keys();
+  const auto it = known.find(worker);
+  return it == known.end() || key == "interval_ms" || it->second.count(key) > 0;
+}
 
 std::string redacted_config_json(const Config& config) {
   json doc = json::parse(config.resolved_json);

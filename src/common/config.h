@@ -49,6 +49,10 @@ struct WorkerConfig {
   std::chrono::milliseconds interval{60000};
   std::vector<std::string> args;
   std::map<std::string, std::string> env;
+  // Variables the worker may inherit from the manager besides the common ones: those named
+  // in env_passthrough, and those its own section references as ${VAR} (env_refs).
+  std::vector<std::string> env_passthrough;
+  std::vector<std::string> env_refs;
   HealdecSettings healdec;
   std::optional<std::int64_t> max_memory_mb, max_open_files, nice;
   std::optional<std::string> cpu_max, memory_max;
@@ -77,6 +81,7 @@ struct Config {
   } log;
   HealdecSettings healdec;
   std::vector<WorkerConfig> workers;  // file order
+  std::vector<std::string> common_env_refs;  // ${VAR}s of database and log (every worker's)
   std::string resolved_json;          // the expanded document, for --check-config
 
   const WorkerConfig* find_worker(std::string_view name) const;
@@ -99,6 +104,14 @@ Config parse_config(std::string_view json_text, const std::string& file, const E
 // The resolved document with secrets replaced by "***" (tokens, passwords, keys, URL
 // credentials and query strings).
 std::string redacted_config_json(const Config& config);
+
+// Why `listen` ("HOST:PORT", HOST an IPv4 literal, [IPv6] or localhost, PORT 0-65535) is not a
+// usable http.listen value; "" when it is.
+std::string listen_address_error(const std::string& listen);
+
+// Whether `key` is a setting worker `worker` reads (settings rows "<worker>_<key>"): always
+// true for a worker name we do not know (any executable can be a worker).
+bool is_known_setting(const std::string& worker, const std::string& key);
 
 // Default lookup: getenv.
 std::optional<std::string> getenv_lookup(const std::string& name);

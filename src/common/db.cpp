@@ -24,29 +24,17 @@ class Receiver final : public pqxx::notification_receiver {
 
 }  // namespace
 
-std::string redact_db_url(const std::string& url) {
-  // postgresql://user:password@host/db  and  key=value "password=..." forms.
-  std::string out = url;
-  const auto scheme = out.find("://");
-  if (scheme != std::string::npos) {
-    const auto at = out.find('@', scheme + 3);
-    const auto colon = out.find(':', scheme + 3);
-    if (at != std::string::npos && colon != std::string::npos && colon < at) {
-      out.replace(colon + 1, at - colon - 1, "***");
-    }
-    const auto q = out.find("password=");
-    if (q != std::string::npos) {
-      const auto end = out.find('&', q);
-      out.replace(q + 9, (end == std::string::npos ? out.size() : end) - q - 9, "***");
-    }
-    return out;
+std::string with_connect_timeout(const std::string& url, int seconds) {
+  if (url.find("connect_timeout") != std::string::npos) {
+    return url;  // the operator's own choice
   }
-  const auto p = out.find("password=");
-  if (p != std::string::npos) {
-    const auto end = out.find(' ', p);
-    out.replace(p + 9, (end == std::string::npos ? out.size() : end) - p - 9, "***");
+  const std::string kv = "connect_timeout=" + std::to_string(seconds);
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+    const auto hash = url.find('#');
+    const std::string base = url.substr(0, hash);
+    return base + (base.find('?') == std::string::npos ? "?" : "&") + kv;
   }
-  return out;
+  return url.empty() ? kv : url + " " + kv;
 }
 
 Db::Db(std::string url, BackoffPolicy backoff) : url_(std::move(url)), backoff_(backoff) {}
@@ -56,7 +44,9 @@ Db::~Db() { disconnect(); }
 bool Db::connect(const SleepFn& sleep_fn, unsigned max_attempts) {
   for (unsigned attempt = 0;; ++attempt) {
     try {
-      conn_ = std::make_unique<pqxx::connection>(url_);
+      // Without connect_timeout, libpq waits for the kernel's TCP timeouts: a URL naming a port
+      // where something else listens (or nothing answers) hangs each attempt for minutes.
+      conn_ = std::make_unique<pqxx::connection>(with_connect_timeout(url_, kConnectTimeoutS));
       if (!application_name_.empty()) {
         pqxx::nontransaction tx(*conn_);
         tx.exec_params("SELECT set_config('application_name', $1, false)", application_name_);
@@ -76,7 +66,7 @@ bool Db::connect(const SleepFn& sleep_fn, unsigned max_attempts) {
         why.pop_back();
       }
       const auto delay = jittered_delay(backoff_, attempt, random_unit());
-      spdlog::warn("database {} unavailable ({}); retry {} in {} ms", redact_db_url(url_), why,
+      spdlog::warn("database {} unavailable ({}); retry {} in {} ms", redact_db_url(url_), redact_db_url(why),
                    attempt + 1, delay.count());
       if (max_attempts != 0 && attempt + 1 >= max_attempts) {
         return false;

@@ -21,6 +21,13 @@ struct DbStats {
   double ms = 0;
 };
 
+// Seconds libpq waits for a connection (TCP connect, startup, authentication) unless the URL
+// sets connect_timeout itself.
+inline constexpr int kConnectTimeoutS = 10;
+
+// `url` (URL or key=value form) with connect_timeout=`seconds` added unless it has one.
+std::string with_connect_timeout(const std::string& url, int seconds);
+
 class Db {
  public:
   // `sleep_fn(d)` waits up to d and returns false if the caller is stopping (workers pass a

@@ -47,4 +47,65 @@ std::string redact_url(std::string_view url) {
   return out;
 }
 
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+// Masks the value of every `password=` (and `sslpassword=`, ...) in `text`, in both libpq
+// forms: keyword=value (spaces around '=' allowed; value unquoted up to a space, or
+// single-quoted with backslash escapes) and a URL query (value up to '&' or '#').
+void mask_password_values(std::string& text) {
+  for (std::size_t pos = 0; (pos = text.find("password", pos)) != std::string::npos;) {
+    std::size_t i = pos + 8;
+    while (i < text.size() && is_space(text[i])) {
+      ++i;
+    }
+    if (i >= text.size() || text[i] != '=') {
+      pos += 8;
+      continue;
+    }
+    ++i;
+    while (i < text.size() && is_space(text[i])) {
+      ++i;
+    }
+    std::size_t end = i;
+    if (end < text.size() && text[end] == '\'') {
+      for (++end; end < text.size() && text[end] != '\''; ++end) {
+        if (text[end] == '\\') {
+          ++end;
+        }
+      }
+      end = std::min(end + 1, text.size());
+    } else {
+      while (end < text.size() && !is_space(text[end]) && text[end] != '&' && text[end] != '#') {
+        if (text[end] == '\\') {
+          ++end;
+        }
+        ++end;
+      }
+      end = std::min(end, text.size());
+    }
+    text.replace(i, end - i, "***");
+    pos = i + 3;
+  }
+}
+
+}  // namespace
+
+std::string redact_db_url(const std::string& url) {
+  std::string out = url;
+  // postgresql://user:password@host/db (and postgres://): the userinfo's password.
+  for (std::size_t scheme = out.find("://"); scheme != std::string::npos;
+       scheme = out.find("://", scheme + 3)) {
+    const auto authority_end = std::min(out.find_first_of("/?# ", scheme + 3), out.size());
+    const auto at = out.rfind('@', authority_end);
+    const auto colon = out.find(':', scheme + 3);
+    if (at != std::string::npos && at > scheme && colon < at) {
+      out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  mask_password_values(out);
+  return out;
+}
+
 }  // namespace socialai

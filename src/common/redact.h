@@ -11,8 +11,10 @@ namespace socialai {
 // and error texts.
 std::string redact_url(std::string_view url);
 
-// A database URL (postgresql://user:password@host/db or key=value form) with any password
-// replaced by "***"; the user and host stay visible.
+// A database URL (postgresql://user:password@host/db, ?password=, or libpq key=value form
+// "host=h password=secret" / "password = 'a b'") with every password value replaced by "***";
+// the user and host stay visible. Also safe on free text that quotes a connection string
+// (error messages).
 std::string redact_db_url(const std::string& url);
 
 }  // namespace socialai

@@ -26,21 +26,39 @@ std::string WorkerContext::setting_or(const std::string& key, const std::string&
   return v && !v->empty() ? *v : fallback;
 }
 
+namespace {
+
+std::optional<std::int64_t> parse_int(const std::string& v) {
+  try {
+    std::size_t used = 0;
+    const auto n = std::stoll(v, &used);
+    if (used == v.size()) {
+      return n;
+    }
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::int64_t WorkerContext::setting_int(const std::string& key, std::int64_t fallback) const {
   const auto v = setting(key);
   if (!v || v->empty()) {
     return fallback;
   }
-  try {
-    std::size_t used = 0;
-    const auto n = std::stoll(*v, &used);
-    if (used == v->size()) {
-      return n;
-    }
-  } catch (const std::exception&) {
+  if (const auto n = parse_int(*v)) {
+    return *n;
   }
-  spdlog::warn("setting {}={} is not an integer; using {}", key, *v, fallback);
-  return fallback;
+  // A bad settings row falls back to what the config file says, then to the built-in value.
+  const auto file = file_setting(key);
+  const auto from_file = file && *file != *v ? parse_int(*file) : std::nullopt;
+  const std::int64_t used = from_file.value_or(fallback);
+  if (warned_.insert(key + "=" + *v).second) {
+    spdlog::warn("setting {}={} is not an integer; using {} (from {})", key, *v, used,
+                 from_file ? "the config file" : "the built-in default");
+  }
+  return used;
 }
 
 namespace {
@@ -140,6 +158,13 @@ class Runtime final : public WorkerContext {
     }
     return it->second;
   }
+  std::optional<std::string> file_setting(const std::string& key) const override {
+    const auto it = file_settings_.find(key);
+    if (it == file_settings_.end()) {
+      return std::nullopt;
+    }
+    return it->second;
+  }
   bool stopping() const override { return g_stop.load(); }
   void item_ok(std::int64_t n) override { items_ok_ += n; }
   void set_note(const std::string& note) override {
@@ -195,6 +220,13 @@ class Runtime final : public WorkerContext {
         merged[row[0].as<std::string>().substr(prefix.size())] = row[1].as<std::string>();
       }
     });
+    for (const auto& [key, value] : merged) {
+      if (!file_settings_.count(key) && !is_known_setting(name_, key) &&
+          unknown_warned_.insert(key).second) {
+        spdlog::warn("settings row {}_{} names no setting of worker {}; it is ignored (typo?)",
+                     name_, key, name_);
+      }
+    }
     if (merged != settings_) {
       if (loaded_) {
         spdlog::info("settings changed; re-validating");
@@ -415,6 +447,7 @@ class Runtime final : public WorkerContext {
   std::string host_;
   int pid_;
   std::map<std::string, std::string> file_settings_, settings_;
+  std::set<std::string> unknown_warned_;
   milliseconds interval_{60000};
   bool migrated_ = false, listening_ = false, loaded_ = false, enabled_ = false;
   bool validated_ = false, need_reload_ = true, pruned_ = false, lease_held_ = false;

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,7 +37,13 @@ class WorkerContext {
   // Merged settings: the config file's worker section, overridden by `settings` rows
   // `<name>_<key>` (key without the prefix).
   virtual std::optional<std::string> setting(const std::string& key) const = 0;
+  // The config file's value alone (before settings rows), for falling back on a bad row.
+  virtual std::optional<std::string> file_setting(const std::string&) const {
+    return std::nullopt;
+  }
   std::string setting_or(const std::string& key, const std::string& fallback) const;
+  // The merged value as an integer. A value that is not one (a bad settings row) is warned
+  // about once and replaced by the file's value if that parses, else by `fallback`.
   std::int64_t setting_int(const std::string& key, std::int64_t fallback) const;
   // True once SIGTERM/SIGINT arrived: finish the current item, commit, return.
   virtual bool stopping() const = 0;
@@ -52,6 +59,7 @@ class WorkerContext {
 
  private:
   std::string note_;
+  mutable std::set<std::string> warned_;  // "key=value" pairs already warned about
 };
 
 class Worker {

@@ -142,7 +142,7 @@ void DbPoller::run() {
     DbSnapshot snap;
     try {
       if (!conn) {
-        conn = std::make_unique<pqxx::connection>(url_);
+        conn = std::make_unique<pqxx::connection>(with_connect_timeout(url_, kConnectTimeoutS));
         if (failures > 0) {
           spdlog::info("status poller: database reachable again");
         }

@@ -1,6 +1,9 @@
 // Config: ${VAR} expansion, strict keys, typed values, redaction.
 #include "common/config.h"
 
+#include "common/db.h"
+#include "common/redact.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -112,6 +115,90 @@ TEST(Config, RedactsSecrets) {
     EXPECT_EQ(out.find(secret), std::string::npos) << secret << " in " << out;
   }
   EXPECT_NE(out.find("eth.example"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace socialai
+
+namespace socialai {
+namespace {
+
+TEST(Config, ListenAddressIsValidated) {
+  EXPECT_EQ(listen_address_error("127.0.0.1:4200"), "");
+  EXPECT_EQ(listen_address_error("0.0.0.0:0"), "");
+  EXPECT_EQ(listen_address_error("localhost:65535"), "");
+  EXPECT_EQ(listen_address_error("[::1]:80"), "");
+  EXPECT_NE(listen_address_error("127.0.0.1:99999").find("port"), std::string::npos);
+  EXPECT_NE(listen_address_error("127.0.0.1:-1").find("port"), std::string::npos);
+  EXPECT_NE(listen_address_error("127.0.0.1:80x"), "");
+  EXPECT_NE(listen_address_error("300.1.1.1:80").find("host"), std::string::npos);
+  EXPECT_NE(listen_address_error("db.example:80"), "");
+  EXPECT_NE(listen_address_error("::1:80"), "");  // IPv6 needs brackets
+  EXPECT_NE(listen_address_error("4200"), "");
+  try {
+    parse_config(R"({"http": {"listen": "127.0.0.1:99999"}})", "f.json", env({}));
+    FAIL() << "accepted port 99999";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.json_path(), "http.listen");
+  }
+}
+
+TEST(Config, EachWorkerRecordsTheVariablesItsSectionNames) {
+  const auto c = parse_config(R"({
+    "database": {"url": "${DATABASE_URL:-postgresql:///x}"},
+    "http": {"admin_token": "${ADMIN}", "listen": "${LISTEN_HOST:-127.0.0.1}:4200"},
+    "healdec": {"max_restarts": "${MAX_RESTARTS:-3}"},
+    "workers": {
+      "a": {"path": "/bin/true", "env": {"U": "${A_URL}"}, "settings": {"k": "${A_KEY:-${A_FALLBACK}}"}},
+      "b": {"path": "/bin/true", "env_passthrough": ["HTTPS_PROXY"], "args": ["${B_ARG}"]}
+    }})",
+                              "f.json", env({}));
+  // Workers re-read the whole file: what its common parts name goes to all; never the token.
+  EXPECT_EQ(c.common_env_refs,
+            (std::vector<std::string>{"DATABASE_URL", "LISTEN_HOST", "MAX_RESTARTS"}));
+  ASSERT_EQ(c.workers.size(), 2u);
+  EXPECT_EQ(c.workers[0].env_refs, (std::vector<std::string>{"A_FALLBACK", "A_KEY", "A_URL"}));
+  EXPECT_EQ(c.workers[1].env_refs, std::vector<std::string>{"B_ARG"});
+  EXPECT_EQ(c.workers[1].env_passthrough, std::vector<std::string>{"HTTPS_PROXY"});
+  EXPECT_THROW(parse_config(R"({"workers": {"a": {"env_passthrough": ["A=B"]}}})", "f",
+                            env({})),
+               ConfigError);
+  EXPECT_THROW(parse_config(R"({"workers": {"a": {"env_passthrough": "A"}}})", "f", env({})),
+               ConfigError);
+}
+
+TEST(Config, KeywordFormDatabasePasswordsAreRedacted) {
+  for (const std::string url :
+       {"host=h user=u password=hunter2 dbname=d", "host=h password = 'hun ter\\' 2' dbname=d",
+        "password=hunter2", "postgresql://u:hunter2@h/d", "postgresql://u@h/d?password=hunter2",
+        "postgres://u@h/d?sslmode=disable&sslpassword=hunter2#x"}) {
+    const auto c = parse_config(R"({"database": {"url": "${U}"}})", "f", env({{"U", url}}));
+    const std::string out = redacted_config_json(c);
+    EXPECT_EQ(out.find("hunter2"), std::string::npos) << url << " -> " << out;
+    EXPECT_EQ(out.find("hun"), std::string::npos) << out;
+    EXPECT_NE(out.find("***"), std::string::npos) << out;
+  }
+  // Free text that quotes a connection string (an error message) is masked as well, up to
+  // the next space (a password may hold quotes).
+  EXPECT_EQ(redact_db_url("connect \"host=h password=hunter2\" failed"),
+            "connect \"host=h password=*** failed");
+  EXPECT_EQ(redact_db_url("host=h user=u dbname=d"), "host=h user=u dbname=d");
+}
+
+TEST(Config, KnownSettingNames) {
+  EXPECT_TRUE(is_known_setting("farcaster", "hub_url"));
+  EXPECT_TRUE(is_known_setting("farcaster", "interval_ms"));
+  EXPECT_FALSE(is_known_setting("farcaster", "hub_ulr"));
+  EXPECT_TRUE(is_known_setting("my-custom-worker", "anything"));  // unknown workers: no check
+}
+
+TEST(Db, ConnectTimeoutIsAddedUnlessSet) {
+  EXPECT_EQ(with_connect_timeout("postgresql:///x", 10), "postgresql:///x?connect_timeout=10");
+  EXPECT_EQ(with_connect_timeout("postgresql://h/x?host=/run&port=5", 10),
+            "postgresql://h/x?host=/run&port=5&connect_timeout=10");
+  EXPECT_EQ(with_connect_timeout("host=h dbname=x", 3), "host=h dbname=x connect_timeout=3");
+  EXPECT_EQ(with_connect_timeout("", 3), "connect_timeout=3");
+  EXPECT_EQ(with_connect_timeout("host=h connect_timeout=1", 3), "host=h connect_timeout=1");
 }
 
 }  // namespace
