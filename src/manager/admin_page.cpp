@@ -13,7 +13,6 @@ constexpr std::string_view kPage = R"html(<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'self'; img-src data:; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">
 <link rel="icon" href="data:,">
 <title>socialai · workers</title>
 <style>

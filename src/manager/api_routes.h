@@ -28,4 +28,16 @@ ApiHandler make_api_handler(Supervisor& supervisor, LogRouter& log, ApiHooks hoo
 // loopback peer.
 std::optional<ApiReply> check_admin(const ApiRequest& req, const std::string& admin_token);
 
+// On a loopback listener, refuses (403) a request whose Host is not a loopback name (DNS
+// rebinding). nullopt when allowed.
+std::optional<ApiReply> check_host(const ApiRequest& req);
+
+// Refuses (403) a request that a browser sent from another origin: Origin other than
+// "http://<Host>", or Sec-Fetch-Site other than same-origin/none. Absent headers pass.
+std::optional<ApiReply> check_same_origin(const ApiRequest& req);
+
+// Every mutating route: check_same_origin, then check_admin; a refusal is logged with the
+// caller's address (never the token).
+std::optional<ApiReply> guard_mutation(const ApiRequest& req, const std::string& admin_token);
+
 }  // namespace socialai::manager

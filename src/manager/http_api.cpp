@@ -1,6 +1,9 @@
 // HttpApi: Beast listener and sessions (do_read starts, on_read completes, ec first).
 #include "manager/http_api.h"
 
+#include <chrono>
+#include <map>
+#include <optional>
 #include <set>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -22,7 +25,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 constexpr auto kRequestTimeout = std::chrono::seconds(10);
-constexpr std::size_t kMaxSessions = 64;
+constexpr auto kHeaderTimeout = std::chrono::seconds(5);
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -79,48 +82,85 @@ struct HttpApi::Impl : std::enable_shared_from_this<HttpApi::Impl> {
   tcp::acceptor acceptor;
   ApiHandler handler;
   std::set<Session*> sessions;
+  std::map<std::string, std::size_t> per_peer;  // open sessions by client address
   bool stopped = false;
   bool loopback = false;
+  std::uint64_t evicted = 0;
+  std::chrono::steady_clock::time_point last_evict_log{};
 
   void do_accept();
+  // Makes room for one more connection from `peer`: true when there is room (possibly after
+  // closing the session that has waited longest for its header), false when every session
+  // in the way is busy with a request.
+  bool make_room(const std::string& peer);
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<HttpApi::Impl> api)
-      : stream_(std::move(socket)), api_(std::move(api)) {
-    boost::system::error_code ec;
-    const auto peer = stream_.socket().remote_endpoint(ec);
-    loopback_ = !ec && peer.address().is_loopback();
-  }
+  Session(tcp::socket socket, std::shared_ptr<HttpApi::Impl> api, std::string peer,
+          bool loopback)
+      : stream_(std::move(socket)), api_(std::move(api)), peer_(std::move(peer)),
+        loopback_(loopback) {}
 
   void start() {
     api_->sessions.insert(this);
+    ++api_->per_peer[peer_];
     do_read();
   }
 
   void close() {
+    if (closed_) {
+      return;
+    }
+    closed_ = true;
+    waiting_for_header_ = false;
     boost::system::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
   }
 
-  ~Session() { api_->sessions.erase(this); }
+  ~Session() {
+    api_->sessions.erase(this);
+    if (auto it = api_->per_peer.find(peer_); it != api_->per_peer.end() && --it->second == 0) {
+      api_->per_peer.erase(it);
+    }
+  }
+
+  const std::string& peer() const { return peer_; }
+  // Waiting for (the rest of) a request header since `waiting_since()`: may be evicted.
+  bool waiting_for_header() const { return waiting_for_header_; }
+  std::chrono::steady_clock::time_point waiting_since() const { return waiting_since_; }
 
  private:
+  // The header first, under a short deadline (a slow or silent client is dropped quickly);
+  // then the body under the request deadline.
   void do_read() {
     parser_.emplace();
     parser_->header_limit(kMaxHeaderBytes);
     parser_->body_limit(kMaxBodyBytes);
+    waiting_for_header_ = true;
+    waiting_since_ = std::chrono::steady_clock::now();
+    stream_.expires_after(kHeaderTimeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(beast::error_code ec) {
+    waiting_for_header_ = false;
+    if (ec || parser_->is_done()) {
+      return on_read(ec);
+    }
     stream_.expires_after(kRequestTimeout);
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                       self->on_read(ec, n);
+                     [self = shared_from_this()](beast::error_code e, std::size_t) {
+                       self->on_read(e);
                      });
   }
 
-  void on_read(beast::error_code ec, std::size_t) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+  void on_read(beast::error_code ec) {
+    if (closed_ || ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
       return close();
     }
@@ -133,11 +173,23 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& req = parser_->get();
     ApiRequest r;
     r.method = std::string(req.method_string());
+    if (req.method() == http::verb::head) {
+      r.method = "GET";  // routed as GET; send() leaves the body out
+      r.head = true;
+    }
     parse_target(std::string_view(req.target().data(), req.target().size()), r);
-    if (const auto it = req.find(http::field::authorization); it != req.end()) {
-      r.authorization = std::string(it->value());
+    auto header = [&req](http::field f) {
+      const auto it = req.find(f);
+      return it == req.end() ? std::string() : std::string(it->value());
+    };
+    r.authorization = header(http::field::authorization);
+    r.host = header(http::field::host);
+    r.origin = header(http::field::origin);
+    if (const auto it = req.find("Sec-Fetch-Site"); it != req.end()) {
+      r.fetch_site = std::string(it->value());
     }
     r.body = std::move(req.body());
+    r.peer = peer_;
     r.peer_loopback = loopback_;
     r.listener_loopback = api_->loopback;
     ApiReply reply;
@@ -147,6 +199,7 @@ class Session : public std::enable_shared_from_this<Session> {
       spdlog::error("http: handler for {} {} failed: {}", r.method, r.path, e.what());
       reply = json_error(500, "internal error");
     }
+    head_ = r.head;
     send(std::move(reply), req.keep_alive());
   }
 
@@ -161,15 +214,21 @@ class Session : public std::enable_shared_from_this<Session> {
       res->set(k, v);
     }
     res->keep_alive(keep_alive);
-    res->body() = std::move(reply.body);
-    res->prepare_payload();
+    if (head_) {
+      res->content_length(reply.body.size());  // what GET would send, without the bytes
+    } else {
+      res->body() = std::move(reply.body);
+      res->prepare_payload();
+    }
+    head_ = false;
     stream_.expires_after(kRequestTimeout);
+    // Bytes of pipelined requests stay in buffer_ (async_read consumed only this request's),
+    // so the next do_read() answers them in order.
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
                         if (ec || !res->keep_alive()) {
                           return self->close();
                         }
-                        self->buffer_.consume(self->buffer_.size());
                         self->do_read();
                       });
   }
@@ -178,8 +237,41 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_{kMaxHeaderBytes + kMaxBodyBytes};
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpApi::Impl> api_;
+  std::string peer_;
   bool loopback_ = false;
+  bool head_ = false;
+  bool closed_ = false;
+  bool waiting_for_header_ = false;
+  std::chrono::steady_clock::time_point waiting_since_{};
 };
+
+bool HttpApi::Impl::make_room(const std::string& peer) {
+  const auto it = per_peer.find(peer);
+  const bool peer_full = it != per_peer.end() && it->second >= kMaxSessionsPerPeer;
+  if (!peer_full && sessions.size() < kMaxSessions) {
+    return true;
+  }
+  Session* victim = nullptr;
+  for (Session* s : sessions) {
+    if (s->waiting_for_header() && (!peer_full || s->peer() == peer) &&
+        (victim == nullptr || s->waiting_since() < victim->waiting_since())) {
+      victim = s;
+    }
+  }
+  if (victim == nullptr) {
+    return false;
+  }
+  ++evicted;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_evict_log >= std::chrono::seconds(10)) {  // one line per 10 s under a flood
+    spdlog::warn("http: connection limit reached ({} open, {} from {}); closed the one idle "
+                 "longest ({} so far)",
+                 sessions.size(), it == per_peer.end() ? 0 : it->second, peer, evicted);
+    last_evict_log = now;
+  }
+  victim->close();  // its pending read completes later and frees the slot
+  return true;
+}
 
 void HttpApi::Impl::do_accept() {
   acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
@@ -190,11 +282,15 @@ void HttpApi::Impl::do_accept() {
       }
       return;
     }
-    if (self->sessions.size() >= kMaxSessions) {
+    boost::system::error_code pec;
+    const auto ep = socket.remote_endpoint(pec);
+    const std::string peer = pec ? std::string("?") : ep.address().to_string();
+    if (!self->make_room(peer)) {
       boost::system::error_code ignored;
-      socket.close(ignored);  // shed load instead of growing without bound
+      socket.close(ignored);  // every open connection is busy with a request: shed load
     } else {
-      std::make_shared<Session>(std::move(socket), self)->start();
+      std::make_shared<Session>(std::move(socket), self, peer, !pec && ep.address().is_loopback())
+          ->start();
     }
     self->do_accept();
   });

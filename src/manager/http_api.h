@@ -21,7 +21,12 @@ struct ApiRequest {
   std::string path;    // target without the query
   std::map<std::string, std::string> query;
   std::string authorization;  // Authorization header value
+  std::string host;           // Host header value ("" when absent)
+  std::string origin;         // Origin header value ("" when absent)
+  std::string fetch_site;     // Sec-Fetch-Site header value ("" when absent)
   std::string body;
+  std::string peer;                // client address, for the audit log
+  bool head = false;               // a HEAD request: routed as GET, answered without a body
   bool peer_loopback = false;      // the client connected from a loopback address
   bool listener_loopback = false;  // http.listen is a loopback address
 };
@@ -39,6 +44,14 @@ using ApiHandler = std::function<ApiReply(const ApiRequest&)>;
 // client gets 431 / 413.
 inline constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
 inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
+// Connection bounds. A client must send its whole header within kHeaderTimeout of connecting
+// (or of its previous answer); at most kMaxSessions connections are open, at most
+// kMaxSessionsPerPeer from one address. When a bound is reached, the connection that has waited
+// longest for its header is closed to admit the new one, so a client holding many idle or
+// half-open connections cannot lock out a /healthz probe or an operator (a connection that
+// sent its request is never evicted).
+inline constexpr std::size_t kMaxSessions = 64;
+inline constexpr std::size_t kMaxSessionsPerPeer = 16;
 
 ApiReply json_error(int status, const std::string& message);
 

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <cctype>
 #include <string>
 
 #include <boost/asio/buffer.hpp>
@@ -212,7 +213,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   req.peer_loopback = (size & 1) != 0;
   req.listener_loopback = (size & 2) != 0;
   const auto denied = socialai::manager::check_admin(req, kToken);
-  const bool exact = req.authorization == std::string("Bearer ") + kToken;
+  // RFC 7235: the scheme is case-insensitive and may be followed by several spaces.
+  const std::string& a = req.authorization;
+  std::string scheme = a.substr(0, 7);
+  for (char& ch : scheme) {
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  const auto cred = a.size() >= 7 ? a.find_first_not_of(' ', 7) : std::string::npos;
+  const bool exact = scheme == "bearer " && cred != std::string::npos && a.substr(cred) == kToken;
   FUZZ_CHECK(denied.has_value() != exact);
   if (denied) {
     FUZZ_CHECK(denied->status == 401 || denied->status == 403);

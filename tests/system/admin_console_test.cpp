@@ -1,16 +1,22 @@
 // System test of the admin console (GET /workers): the real manager, a real headless Chromium
 // driven through chromedriver's W3C WebDriver HTTP API. Skipped when chromedriver is missing.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -57,7 +63,8 @@ std::string base64_decode(const std::string& in) {
 // WebDriver session. The destructor deletes the session and kills the whole group.
 class Browser {
  public:
-  explicit Browser(const std::string& dir) : dir_(dir), port_(free_port()) {
+  explicit Browser(const std::string& dir, std::vector<std::string> extra_args = {})
+      : dir_(dir), port_(free_port()), extra_args_(std::move(extra_args)) {
     HttpClient::Options o;
     o.max_retries = 0;
     o.connect_timeout = 2s;
@@ -122,16 +129,19 @@ class Browser {
       }
       std::this_thread::sleep_for(50ms);
     }
+    json args = {"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--user-data-dir=" + dir_ + "/profile",
+                 "--window-size=1400,900"};
+    for (const auto& a : extra_args_) {
+      args.push_back(a);
+    }
     const json caps = {
         {"capabilities",
          {{"alwaysMatch",
            {{"browserName", "chrome"},
             {"goog:chromeOptions",
-             {{"binary", kChromium},
-              {"args",
-               {"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--user-data-dir=" + dir_ + "/profile", "--window-size=1400,900"}}}}}}}}};
+             {{"binary", kChromium}, {"args", args}}}}}}}};
     const json r = call("POST", "/session", caps);
     session_ = r.value("value", json::object()).value("sessionId", "");
     if (session_.empty()) {
@@ -184,9 +194,73 @@ class Browser {
 
   std::string dir_;
   int port_;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
   HttpClient client_;
   std::string session_;
+};
+
+// One HTML page served on its own port from a thread: "another origin" for the browser.
+class PageServer {
+ public:
+  explicit PageServer(std::string html) : html_(std::move(html)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 ||
+        ::listen(fd_, 16) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      throw std::runtime_error("page server: cannot listen on 127.0.0.1");
+    }
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~PageServer() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  PageServer(const PageServer&) = delete;
+  PageServer& operator=(const PageServer&) = delete;
+  int port() const { return port_; }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) {
+        continue;
+      }
+      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) {
+        continue;
+      }
+      std::string req;
+      char buf[4096];
+      while (req.find("\r\n\r\n") == std::string::npos) {
+        const auto n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) {
+          break;
+        }
+        req.append(buf, static_cast<std::size_t>(n));
+      }
+      const bool page = req.rfind("GET / ", 0) == 0;
+      const std::string body = page ? html_ : "not found";
+      const std::string reply = std::string(page ? "HTTP/1.1 200 OK" : "HTTP/1.1 404 Not Found") +
+                                "\r\nContent-Type: text/html\r\nContent-Length: " +
+                                std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+                                body;
+      (void)::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+      ::close(c);
+    }
+  }
+
+  std::string html_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
 };
 
 class AdminConsole : public ::testing::Test {
@@ -316,6 +390,69 @@ TEST_F(AdminConsole, RendersWorkersEscapesOutputAndRestartsFromTheBrowser) {
     ASSERT_NE(at, std::string::npos) << self;
     std::ofstream(self.substr(0, at) + "docs/admin-console.png", std::ios::binary) << png;
   }
+}
+
+// Issue 13: a page from another origin (and a rebound name) must not control the workers,
+// whatever a real browser sends: a no-cors fetch, a form posted into a frame.
+TEST_F(AdminConsole, PagesFromOtherOriginsCannotControlWorkers) {
+  ManagerProcess m("{\"http\": {\"listen\": \"127.0.0.1:{{PORT}}\"}, \"workers\": {" +
+                       worker("alpha", {}) + ", " + worker("beta", {}) + "}}",
+                   dir_);
+  ASSERT_TRUE(m.wait_until(
+      [&] { return m.worker("alpha")["state"] == "running" && m.worker("beta")["state"] == "running"; },
+      15s))
+      << m.status().dump() << m.log();
+  const int alpha = m.worker("alpha")["pid"].get<int>();
+  const int beta = m.worker("beta")["pid"].get<int>();
+  const std::string target = "http://127.0.0.1:" + std::to_string(m.port());
+  PageServer evil(
+      "<!doctype html><html><body>"
+      "<iframe name=\"f\"></iframe>"
+      "<form id=\"form\" method=\"post\" target=\"f\" action=\"" + target +
+      "/api/workers/beta/stop\"></form>"
+      "<script>"
+      "fetch('" + target + "/api/workers/alpha/stop', {method: 'POST', mode: 'no-cors'})"
+      ".then(() => { document.title = 'fetch sent'; }, (e) => { document.title = 'fetch ' + e; });"
+      "document.getElementById('form').submit();"
+      "</script></body></html>");
+
+  Browser b(dir_, {"--host-resolver-rules=MAP evil.example 127.0.0.1"});
+  b.navigate("http://127.0.0.1:" + std::to_string(evil.port()) + "/");
+  // The manager's audit lines are the progress signal: both requests arrived and were refused.
+  ASSERT_TRUE(m.wait_until(
+      [&] {
+        const std::string log = m.log();
+        return log.find("refused POST /api/workers/alpha/stop") != std::string::npos &&
+               log.find("refused POST /api/workers/beta/stop") != std::string::npos;
+      },
+      30s))
+      << m.log() << b.run_script("return document.title;").dump();
+  EXPECT_EQ(m.worker("alpha")["state"], "running");
+  EXPECT_EQ(m.worker("alpha")["pid"], alpha);
+  EXPECT_EQ(m.worker("beta")["state"], "running");
+  EXPECT_EQ(m.worker("beta")["pid"], beta);
+
+  // DNS rebinding: evil.example resolves to 127.0.0.1, so the browser treats the manager as
+  // evil.example's own server. The listener answers only to loopback names.
+  b.navigate("http://evil.example:" + std::to_string(m.port()) + "/workers");
+  ASSERT_TRUE(wait_for_page(b, "return document.body.innerText.includes('host not allowed');",
+                            20s))
+      << b.run_script("return document.body.innerText;").dump();
+  b.run_script(
+      "window.rebound = 'pending';"
+      "fetch('/api/workers/alpha/stop', {method: 'POST'})"
+      ".then((r) => { window.rebound = String(r.status); }, (e) => { window.rebound = String(e); });");
+  ASSERT_TRUE(wait_for_page(b, "return window.rebound !== 'pending';", 20s));
+  EXPECT_EQ(b.run_script("return window.rebound;"), "403");
+  EXPECT_EQ(m.worker("alpha")["pid"], alpha);
+
+  // The console itself, from its own origin, still controls the workers.
+  b.navigate(target + "/workers");
+  ASSERT_TRUE(wait_for_page(b, "return document.querySelectorAll('[data-worker]').length === 2;",
+                            20s));
+  b.click("[data-worker=\"beta\"] button[data-action=\"stop\"]");
+  EXPECT_TRUE(m.wait_until([&] { return m.worker("beta")["state"] == "stopped"; }, 10s))
+      << m.log();
 }
 
 }  // namespace
