@@ -26,6 +26,8 @@
 #include <boost/process/v2/process.hpp>
 #include <boost/process/v2/stdio.hpp>
 
+#include "manager/orphan_guard.h"
+
 namespace socialai::manager {
 
 namespace asio = boost::asio;
@@ -192,6 +194,7 @@ std::shared_ptr<ChildProcess> ChildProcess::spawn(asio::io_context& ioc, const S
     throw std::system_error(ec, "exec");
   }
   m.pid = p.id();
+  OrphanGuard::track(m.pid);
   m.proc.emplace(std::move(p));
   for (auto* pipe : {&m.out, &m.err}) {
     ::fcntl(pipe->native_handle(), F_SETPIPE_SZ, kPipeCapacity);  // best effort
@@ -206,6 +209,7 @@ ChildProcess::~ChildProcess() {
     kill_group(SIGKILL);
     bp::error_code ec;
     impl_->proc->wait(ec);
+    OrphanGuard::untrack(impl_->pid);
   }
   if (impl_ && impl_->proc) {
     impl_->proc->detach();
@@ -254,6 +258,7 @@ void ChildProcess::start() {
     }
     // Anything the worker left behind in its group dies with it (no orphans).
     ::kill(-m.pid, SIGKILL);
+    OrphanGuard::untrack(m.pid);
     if (m.on_exit) {
       auto fn = std::move(m.on_exit);
       m.on_exit = nullptr;

@@ -18,6 +18,7 @@
 #include "common/logging.h"
 #include "common/migrate.h"
 #include "manager/api_routes.h"
+#include "manager/orphan_guard.h"
 #include "manager/db_poller.h"
 #include "manager/http_api.h"
 #include "manager/log_router.h"
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
   Config config;
   try {
     config = load_config(config_path);
+    check_supported(config);
   } catch (const ConfigError& e) {
     std::cerr << "socialai-manager: invalid configuration: " << e.what() << "\n";
     return kExitConfig;
@@ -127,6 +129,9 @@ int main(int argc, char** argv) {
   if (check_only) {
     std::cout << redacted_config_json(config) << "\n";
     return 0;
+  }
+  if (!migrate_only) {
+    OrphanGuard::start();  // before any thread: it forks
   }
   LogFormat format = LogFormat::kText;
   if (!parse_log_format(log_format.empty() ? config.log.format : log_format, &format)) {
@@ -192,6 +197,7 @@ int main(int argc, char** argv) {
     auto reload = [&]() -> std::string {
       try {
         Config fresh = load_config(config_file);
+        check_supported(fresh);
         spdlog::info("reloading {}", config_file);
         sup.apply_config(std::move(fresh));
         if (poller) {

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -14,8 +15,31 @@
 #include "common/redact.h"
 #include "manager/child_process.h"
 #include "manager/healdec.h"
+#include "manager/orphan_guard.h"
 
 extern char** environ;
+
+namespace socialai::manager {
+namespace {
+
+// Variables every worker inherits: the process basics, locale, libpq's PG* (every worker
+// connects to the database), TLS trust and proxies, and systemd's per-service directories and
+// journal stream. Everything else (API keys, the admin token, another worker's URLs) reaches a
+// worker only if its section references it as ${VAR} or lists it in env_passthrough. The
+// notify socket and socket-activation variables are the manager's alone (a worker writing
+// READY=1 to it would confuse systemd), so they are not here.
+bool is_common_env(const std::string& key) {
+  static const std::set<std::string> kExact = {
+      "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM",
+      "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "http_proxy", "https_proxy", "no_proxy",
+      "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "JOURNAL_STREAM",
+      "INVOCATION_ID", "STATE_DIRECTORY", "RUNTIME_DIRECTORY", "CACHE_DIRECTORY",
+      "LOGS_DIRECTORY", "CONFIGURATION_DIRECTORY"};
+  return kExact.count(key) > 0 || key.rfind("LC_", 0) == 0 || key.rfind("PG", 0) == 0;
+}
+
+}  // namespace
+}  // namespace socialai::manager
 
 namespace socialai::manager {
 
@@ -35,6 +59,7 @@ const Heartbeat* own_heartbeat(const DbWorkerInfo& db, int pid) {
   return nullptr;
 }
 constexpr auto kSampleEvery = std::chrono::seconds(2);
+constexpr auto kSweepAfterExit = std::chrono::milliseconds(100);
 constexpr int kMemoryStrikes = 2;  // consecutive samples above max_memory_mb before a restart
 }  // namespace
 
@@ -66,25 +91,26 @@ struct Supervisor::Impl {
   std::map<std::string, std::shared_ptr<Slot>> slots;
   std::vector<std::string> order;  // configuration order, for status
   asio::steady_timer sample_timer;
+  asio::steady_timer sweep_timer{ioc};
   bool shutting_down = false;
   // What the status poller last said about PostgreSQL: nullopt before its first answer.
   std::optional<bool> database_up;
   std::string database_error;
 
   std::vector<std::string> child_env(const Slot& s) const {
+    std::set<std::string> wanted(config.common_env_refs.begin(), config.common_env_refs.end());
+    wanted.insert(s.cfg.env_refs.begin(), s.cfg.env_refs.end());
+    wanted.insert(s.cfg.env_passthrough.begin(), s.cfg.env_passthrough.end());
     std::map<std::string, std::string> env;
     for (char** e = environ; e && *e; ++e) {
       const std::string kv = *e;
       const auto eq = kv.find('=');
       if (eq != std::string::npos) {
-        env[kv.substr(0, eq)] = kv.substr(eq + 1);
+        std::string key = kv.substr(0, eq);
+        if (is_common_env(key) || wanted.count(key) > 0) {
+          env[std::move(key)] = kv.substr(eq + 1);
+        }
       }
-    }
-    // The notify socket is the manager's: a worker writing READY=1 to it would confuse systemd.
-    // Likewise systemd's socket-activation variables.
-    for (const char* k : {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_PID",
-                          "LISTEN_FDS", "LISTEN_FDNAMES"}) {
-      env.erase(k);
     }
     env["WORKER_NAME"] = s.cfg.name;
     if (!config.file.empty()) {
@@ -174,6 +200,14 @@ struct Supervisor::Impl {
 
   void on_exit(const std::shared_ptr<Slot>& s, ExitStatus st) {
     s->child.reset();
+    // The group was just SIGKILLed; its members, adopted by us (subreaper), are reaped once
+    // they are gone. Soon, but after the restart below: never on the restart's path.
+    sweep_timer.expires_after(kSweepAfterExit);
+    sweep_timer.async_wait([](const boost::system::error_code& ec) {
+      if (!ec) {
+        OrphanGuard::reap_adopted();
+      }
+    });
     s->timer.cancel();
     s->last_exit = st;
     s->usage.reset();
@@ -258,6 +292,7 @@ struct Supervisor::Impl {
         }
       }
     }
+    OrphanGuard::reap_adopted();
     sample_timer.expires_after(kSampleEvery);
     sample_timer.async_wait([this](const boost::system::error_code& ec) {
       if (!ec && !shutting_down) {
@@ -266,6 +301,19 @@ struct Supervisor::Impl {
     });
   }
 };
+
+void check_supported(const Config& config) {
+  for (const auto& w : config.workers) {
+    for (const auto& [key, value] : {std::pair{"cpu_max", &w.cpu_max}, {"memory_max", &w.memory_max}}) {
+      if (value->has_value()) {
+        throw ConfigError(config.file, "workers." + w.name + "." + key,
+                          "cgroup v2 limits are not applied by this manager version; remove "
+                          "the key and limit the whole service instead (systemd drop-in: "
+                          "CPUQuota= / MemoryMax=), or use max_memory_mb (RSS restart)");
+      }
+    }
+  }
+}
 
 Supervisor::Supervisor(asio::io_context& ioc, Config config, LogRouter& log,
                        std::string self_dir)

@@ -18,6 +18,10 @@ class io_context;
 
 namespace socialai::manager {
 
+// Throws ConfigError for keys this manager accepts in the file format but cannot honour here:
+// cpu_max / memory_max (cgroup v2 limits) are refused rather than silently ignored.
+void check_supported(const Config& config);
+
 class Supervisor {
  public:
   // `self_dir`: directory of the manager's executable (relative worker paths look there first).

@@ -7,7 +7,9 @@
 //   --partial-line S   write S without a newline to stdout, then exit 0
 //   --invalid-utf8     write a line with invalid UTF-8 bytes
 //   --ignore-sigterm   ignore SIGTERM (the manager must SIGKILL after its timeout)
-//   --spawn-grandchild start a sleeping grandchild in the same process group
+//   --spawn-grandchild start a sleeping grandchild in the same process group; it prints
+//                      "grandchild <pid>"
+//   --detach-grandchild with --spawn-grandchild: the grandchild leaves the group (setsid)
 //   --pid-file F       append "<pid>\n" to F at start
 //   --list-fds         print "fds: 0 1 2 ..." (its open descriptors) at start
 //   --start-file F     before flooding, wait until F exists (benchmarks start every
@@ -45,6 +47,7 @@ int main(int argc, char** argv) {
   int exit_code = -1;
   long run_ms = 0, flood = 0, line_bytes = 0, long_line = 0;
   bool ignore_term = false, grandchild = false, invalid_utf8 = false, list_fds = false;
+  bool detach = false;
   const char* partial = nullptr;
   const char* pid_file = nullptr;
   const char* start_file = nullptr;
@@ -60,6 +63,7 @@ int main(int argc, char** argv) {
     else if (a == "--invalid-utf8") invalid_utf8 = true;
     else if (a == "--ignore-sigterm") ignore_term = true;
     else if (a == "--spawn-grandchild") grandchild = true;
+    else if (a == "--detach-grandchild") detach = true;
     else if (a == "--pid-file") pid_file = next();
     else if (a == "--list-fds") list_fds = true;
     else if (a == "--start-file") start_file = next();
@@ -75,9 +79,16 @@ int main(int argc, char** argv) {
       std::fclose(f);
     }
   }
-  if (grandchild && fork() == 0) {
-    signal(SIGTERM, SIG_IGN);  // only the group SIGKILL removes it
-    for (;;) pause();
+  if (grandchild) {
+    const pid_t g = fork();
+    if (g == 0) {
+      signal(SIGTERM, SIG_IGN);  // only the group SIGKILL removes it
+      if (detach) {
+        setsid();
+      }
+      for (;;) pause();
+    }
+    write_all(1, "grandchild " + std::to_string(g) + "\n");
   }
   if (list_fds) {
     std::string fds = "fds:";
