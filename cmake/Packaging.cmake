@@ -41,6 +41,9 @@ install(CODE "
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/systemd/socialai-manager.service
   DESTINATION lib/systemd/system)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# Example Prometheus alerting rules (docs/operations.md, "Metrics").
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/prometheus/socialai-alerts.yml
+  DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # --- CPack: one binary package "socialai" --------------------------------------------------
 set(CPACK_GENERATOR DEB)

@@ -214,7 +214,8 @@ const std::map<std::string, std::set<std::string>>& known_worker_keys() {
 const std::set<std::string>& healdec_keys() {
   static const std::set<std::string> kKeys = {"max_restarts",  "restart_delay_ms",
                                               "backoff_max_ms", "reset_after_s",
-                                              "stop_timeout_ms", "heartbeat_timeout_s"};
+                                              "stop_timeout_ms", "heartbeat_timeout_s",
+                                              "failed_cycles_unhealthy"};
   return kKeys;
 }
 
@@ -321,6 +322,8 @@ class Validator {
         milliseconds(get_int(j, path, "stop_timeout_ms", h.stop_timeout.count(), 0, 3600000));
     h.heartbeat_timeout = seconds(
         get_int(j, path, "heartbeat_timeout_s", h.heartbeat_timeout.count(), 0, 30 * kDay));
+    h.failed_cycles_unhealthy = static_cast<int>(
+        get_int(j, path, "failed_cycles_unhealthy", h.failed_cycles_unhealthy, 0, 1000));
     return h;
   }
 

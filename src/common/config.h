@@ -39,6 +39,8 @@ struct HealdecSettings {
   std::chrono::seconds reset_after{600};
   std::chrono::milliseconds stop_timeout{10000};
   std::chrono::seconds heartbeat_timeout{900};
+  // A running worker whose last this-many finished cycles all failed is unhealthy (0 = never).
+  int failed_cycles_unhealthy = 3;
   bool operator==(const HealdecSettings&) const = default;
 };
 

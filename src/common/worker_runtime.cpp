@@ -113,7 +113,7 @@ void print_usage(const std::string& name, const Worker& w) {
   std::cout << "Usage: socialai-worker-" << name << " [--config FILE] [--once] "
             << "[--log-format text|json] [--version] [--help]\n"
             << "  --config FILE      configuration (default: $SOCIALAI_CONFIG)\n"
-            << "  --once             run one cycle; exit 0 if it succeeded, 1 if not\n"
+            << "  --once             one cycle; exit 0 if it succeeded, 1 if it or all its items failed\n"
             << "  --log-format FMT   text (default) or json lines\n"
             << w.extra_usage();
 }
@@ -309,7 +309,8 @@ class Runtime final : public WorkerContext {
     return false;
   }
 
-  // Runs and records one cycle. Returns true if it succeeded.
+  // Runs and records one cycle. Returns true if it succeeded: no error, and not every item
+  // failed.
   bool run_cycle() {
     items_ok_ = 0;
     items_failed_ = 0;
@@ -349,9 +350,14 @@ class Runtime final : public WorkerContext {
       }
     });
     errors_.clear();
+    // Every item failing is a failed cycle too (the manager counts it so: db_poller.cpp).
+    const bool all_failed = items_ok_ == 0 && items_failed_ > 0;
     if (error) {
       spdlog::error("cycle failed after {:.0f} ms: {} (items ok={} failed={})", ms, *error,
                     items_ok_, items_failed_);
+    } else if (all_failed) {
+      spdlog::error("cycle failed after {:.0f} ms: every item failed (items ok=0 failed={})", ms,
+                    items_failed_);
     } else if (items_ok_ + items_failed_ > 0) {
       spdlog::info("cycle done in {:.0f} ms: items ok={} failed={}", ms, items_ok_,
                    items_failed_);
@@ -360,7 +366,7 @@ class Runtime final : public WorkerContext {
     }
     state_ = "running";
     heartbeat();
-    return !error;
+    return !error && !all_failed;
   }
 
   int run_loop(bool once) {

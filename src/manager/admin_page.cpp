@@ -33,6 +33,12 @@ header h1 span { color: #9ca3af; font-weight: 400; }
 main { padding: 22px 28px; max-width: 1500px; margin: 0 auto; }
 #notice { margin: 0 0 14px; padding: 9px 14px; border-radius: 6px; background: #ecfdf5; color: #065f46; border: 1px solid #a7f3d0; }
 #notice.bad { background: #fef2f2; color: #991b1b; border-color: #fecaca; }
+#dbdown { margin: 0 0 14px; padding: 11px 14px; border-radius: 6px; background: #fef2f2; color: #991b1b; border: 1px solid #fca5a5; font-weight: 600; }
+#dbdown span { font-weight: 400; }
+#manager { margin-top: 22px; }
+#manager h3 { margin: 0 0 6px; font-size: 11px; text-transform: uppercase; letter-spacing: .5px; color: var(--muted); }
+#manager .log { max-height: 220px; }
+tbody.c-red td { background: #fef6f6; }
 table { width: 100%; border-collapse: collapse; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; box-shadow: 0 1px 2px rgba(0,0,0,.04); overflow: hidden; }
 th { text-align: left; font-size: 11px; font-weight: 600; text-transform: uppercase; letter-spacing: .5px; color: var(--muted); background: #f9fafb; padding: 9px 12px; border-bottom: 1px solid var(--line); white-space: nowrap; }
 td { padding: 10px 12px; border-top: 1px solid var(--line); vertical-align: middle; white-space: nowrap; }
@@ -74,6 +80,7 @@ body.stale table { opacity: .55; }  /* the API stopped answering: what is shown 
     autocomplete="off" aria-label="Admin token"></form>
 </header>
 <main>
+  <div id="dbdown" role="alert" hidden></div>
   <div id="notice" role="status" hidden></div>
   <table id="workers">
     <thead><tr><th>Worker</th><th>State</th><th>PID</th><th>Uptime</th><th>Last success</th>
@@ -81,6 +88,7 @@ body.stale table { opacity: .55; }  /* the API stopped answering: what is shown 
       <th>Latest error</th><th></th></tr></thead>
   </table>
   <div id="empty">Loading workers…</div>
+  <section id="manager"><h3>Manager log (last 15 lines)</h3><pre class="log" id="managerlog">loading…</pre></section>
 </main>
 <script>
 'use strict';
@@ -110,10 +118,12 @@ function set(node, text, title) {
   if (node.textContent !== text) node.textContent = text;
   if (title !== undefined && node.title !== title) node.title = title;
 }
+// red: fatal, or running but unhealthy (failing cycles, no database, stale heartbeat);
+// amber: on its way (starting, backoff) or its last cycle failed; green: healthy, no error.
 function colour(w) {
-  if (w.state === 'fatal') return 'red';
+  if (w.state === 'fatal' || (w.state === 'running' && !w.healthy)) return 'red';
   if (!w.enabled || ['stopped', 'disabled', 'standby'].includes(w.state)) return 'grey';
-  return w.state === 'running' && w.healthy ? 'green' : 'amber';
+  return w.state === 'running' && !w.error ? 'green' : 'amber';
 }
 // 42s, 5m 3s, 2h 10m, 3d 4h; `coarse` drops the seconds once there are minutes.
 function duration(sec, coarse) {
@@ -130,9 +140,9 @@ function ago(iso) {
   return duration(Math.max(0, (Date.now() - t) / 1000), true) + ' ago';
 }
 function latestError(w) {
+  if (w.error) return w.error;  // the last cycle's, the database's, an exec failure
   const e = (w.recentErrors || [])[0];
   if (e) return e.error ?? '';
-  if (w.error) return w.error;
   return ['backoff', 'fatal'].includes(w.state) && w.lastExit ? w.lastExit : '';
 }
 
@@ -193,7 +203,7 @@ function update(r, w) {
   r.buttons[1].disabled = ['stopped', 'fatal', 'disabled'].includes(w.state);
   r.buttons[2].disabled = ['running', 'starting', 'stopping', 'standby'].includes(w.state);
   if (!r.open) return;
-  const errors = (w.recentErrors || []).map((e) => [ago(e.at), e.at, e.itemRef, e.error]);
+  const errors = (w.recentErrors || []).map((e) => [ago(e.at), e.at, e.itemRef ?? 'cycle', e.error]);
   const key = JSON.stringify(errors);  // rebuilt only when something visible changed
   if (r.errorsKey !== key) {
     r.errorsKey = key;
@@ -262,10 +272,30 @@ function render(list) {
   const count = (c) => list.filter((w) => colour(w) === c).length;
   const summary = document.getElementById('summary');
   summary.replaceChildren();
-  for (const [n, label] of [[list.length, 'workers'], [count('green'), 'running'],
-                            [count('amber'), 'attention'], [count('red'), 'fatal']]) {
+  for (const [n, label] of [[list.length, 'workers'], [count('green'), 'healthy'],
+                            [count('amber'), 'attention'], [count('red'), 'failing']]) {
     const s = summary.appendChild(el('span'));
     s.append(el('b', '', n), ' ' + label);
+  }
+  const down = list.find((w) => w.database === 'down');
+  const banner = document.getElementById('dbdown');
+  banner.hidden = !down;
+  if (down) {
+    if (!banner.firstChild) banner.append('Database unreachable: ', el('span'));
+    set(banner.lastChild, (down.databaseError || 'no answer') +
+      ' — figures below are the last known; workers cannot record their cycles.');
+  }
+}
+
+async function loadManagerLog() {
+  const pre = document.getElementById('managerlog');
+  try {
+    const res = await fetch('/api/manager/logs?lines=15', { cache: 'no-store' });
+    const body = await res.json();
+    set(pre, res.ok ? (body.lines.length ? body.lines.join('\n') : '(nothing yet)')
+                    : (body.error || 'HTTP ' + res.status));
+  } catch (e) {
+    set(pre, 'log unavailable: ' + e.message);
   }
 }
 
@@ -304,6 +334,7 @@ async function refresh() {
     const res = await fetch('/api/workers/status', { cache: 'no-store' });
     if (!res.ok) throw new Error('HTTP ' + res.status);
     render(await res.json());
+    loadManagerLog();
     set(updated, 'updated ' + new Date().toLocaleTimeString());
     updated.className = '';
     document.body.classList.remove('stale');

@@ -52,6 +52,10 @@ std::string pg_text_array(const std::vector<std::string>& items) {
   return out + "}";
 }
 
+// A finished run that failed: the cycle raised an error, or every item of it failed.
+#define SOCIALAI_FAILED_RUN(r) \
+  "(" r ".error IS NOT NULL OR (" r ".items_ok = 0 AND " r ".items_failed > 0))"
+
 constexpr const char* kQuery = R"sql(
 SELECT w.name,
   to_char((SELECT r.started_at FROM worker_runs r WHERE r.worker = w.name
@@ -68,26 +72,46 @@ SELECT w.name,
      AND r.error IS NULL AND r.finished_at IS NOT NULL ORDER BY r.started_at DESC LIMIT 1),
   (SELECT extract(epoch FROM r.finished_at - r.started_at)::float8 FROM worker_runs r
      WHERE r.worker = w.name AND r.finished_at IS NOT NULL ORDER BY r.started_at DESC LIMIT 1),
-  coalesce(s.queries, 0), coalesce(s.ms, 0)
+  coalesce(s.queries, 0), coalesce(s.ms, 0), coalesce(s.failed_cycles, 0),
+  (SELECT count(*) FROM (
+     SELECT 1 FROM worker_runs r WHERE r.worker = w.name AND r.finished_at IS NOT NULL
+       AND r.started_at > coalesce((SELECT max(g.started_at) FROM worker_runs g
+                                    WHERE g.worker = w.name AND g.finished_at IS NOT NULL
+                                      AND NOT )sql" SOCIALAI_FAILED_RUN("g") R"sql(), '-infinity')
+     LIMIT 1000) c),
+  CASE WHEN )sql" SOCIALAI_FAILED_RUN("l") R"sql( THEN
+    coalesce(l.error, 'every item failed (' || l.items_failed || ' items)') END,
+  to_char(l.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
 FROM unnest($1::text[]) AS w(name)
 LEFT JOIN LATERAL (
   SELECT sum(items_ok) AS ok, sum(items_failed) AS failed,
          sum(items_ok) FILTER (WHERE started_at > now() - interval '10 minutes') AS ok10,
-         sum(db_queries) AS queries, sum(db_ms) AS ms
+         sum(db_queries) AS queries, sum(db_ms) AS ms,
+         count(*) FILTER (WHERE error IS NOT NULL) AS failed_cycles
   FROM worker_runs WHERE worker = w.name AND started_at > now() - interval '1 hour') s ON true
+LEFT JOIN LATERAL (
+  SELECT r.error, r.items_ok, r.items_failed, r.finished_at FROM worker_runs r
+  WHERE r.worker = w.name AND r.finished_at IS NOT NULL ORDER BY r.started_at DESC LIMIT 1) l ON true
 LEFT JOIN feature_flags f ON f.flag_name = w.name || '_enabled'
 )sql";
 
-// The newest few item errors per worker (the admin console shows them).
+// The newest few errors per worker (the admin console shows them): item errors from
+// worker_errors and cycle errors from worker_runs (item_ref NULL).
 constexpr const char* kErrorsQuery = R"sql(
 SELECT worker, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), item_ref, error
 FROM (SELECT worker, created_at, item_ref, error,
              row_number() OVER (PARTITION BY worker ORDER BY created_at DESC, id DESC) AS n
-      FROM worker_errors
-      WHERE worker = ANY($1::text[]) AND created_at > now() - interval '1 day') e
+      FROM (SELECT worker, created_at, item_ref, error, id FROM worker_errors
+            WHERE worker = ANY($1::text[]) AND created_at > now() - interval '1 day'
+            UNION ALL
+            SELECT worker, finished_at, NULL, error, id FROM worker_runs
+            WHERE worker = ANY($1::text[]) AND error IS NOT NULL
+              AND started_at > now() - interval '1 day') u) e
 WHERE n <= 5
 ORDER BY worker, created_at DESC
 )sql";
+
+#undef SOCIALAI_FAILED_RUN
 
 }  // namespace
 
@@ -161,11 +185,16 @@ void DbPoller::run() {
         if (!row[9].is_null()) info.last_cycle_seconds = row[9].as<double>();
         info.db_queries_hour = row[10].as<std::int64_t>();
         info.db_ms_hour = row[11].as<double>();
+        info.failed_cycles_hour = row[12].as<std::int64_t>();
+        info.consecutive_failed_cycles = row[13].as<std::int64_t>();
+        if (!row[14].is_null()) info.last_cycle_error = row[14].as<std::string>();
+        if (!row[15].is_null()) info.last_cycle_at = row[15].as<std::string>();
         snap.workers[row[0].as<std::string>()] = std::move(info);
       }
       for (const auto& row : tx.exec_params(kErrorsQuery, pg_text_array(workers))) {
         snap.workers[row[0].as<std::string>()].recent_errors.push_back(
-            ErrorEntry{row[1].as<std::string>(), row[2].as<std::string>(),
+            ErrorEntry{row[1].as<std::string>(),
+                       row[2].is_null() ? std::nullopt : std::optional(row[2].as<std::string>()),
                        row[3].as<std::string>()});
       }
       snap.ok = true;

@@ -30,6 +30,18 @@ std::string escape_label(const std::string& v) {
   return out;
 }
 
+// At most `max` bytes of `v`, cut before an incomplete UTF-8 sequence.
+std::string utf8_prefix(const std::string& v, std::size_t max) {
+  if (v.size() <= max) {
+    return v;
+  }
+  std::size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(v[n]) & 0xC0) == 0x80) {
+    --n;  // v[n] continues a sequence: cut before the sequence starts
+  }
+  return v.substr(0, n) + "…";
+}
+
 std::string number(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
@@ -86,8 +98,22 @@ std::string render_metrics(const std::vector<WorkerStatus>& workers,
   using O = std::optional<double>;
   w.family("socialai_worker_up", "gauge", "1 while the worker's process runs.", workers,
            [](W s) -> O { return s.pid ? 1 : 0; });
-  w.family("socialai_worker_healthy", "gauge", "1 when running with a fresh heartbeat.", workers,
+  w.family("socialai_worker_healthy", "gauge", "1 when running, heartbeating, reaching the database and its last failed_cycles_unhealthy cycles did not all fail.", workers,
            [](W s) -> O { return s.healthy ? 1 : 0; });
+  w.family("socialai_worker_consecutive_failed_cycles", "gauge",
+           "Finished cycles in a row that failed (an error, or every item failed).", workers,
+           [](W s) -> O { return static_cast<double>(s.db.consecutive_failed_cycles); });
+  w.header("socialai_worker_error_info", "gauge",
+           "1 while the worker reports an error (the last cycle's, the database's, an exec "
+           "failure); the text is the error label, at most 200 bytes.");
+  for (const auto& s : workers) {
+    if (s.error) {
+      w.sample("socialai_worker_error_info",
+               "worker=\"" + escape_label(s.name) + "\",error=\"" +
+                   escape_label(utf8_prefix(*s.error, 200)) + "\"",
+               1);
+    }
+  }
   w.family("socialai_worker_enabled", "gauge", "1 when enabled in the config and by its flag.",
            workers, [](W s) -> O { return s.enabled ? 1 : 0; });
   w.header("socialai_worker_state", "gauge", "1 for the worker's current Healdec state.");

@@ -13,7 +13,10 @@ nlohmann::json opt(const std::optional<T>& v) {
 nlohmann::json errors(const std::vector<ErrorEntry>& list) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& e : list) {
-    out.push_back({{"at", e.at}, {"itemRef", e.item_ref}, {"error", e.error}});
+    out.push_back({{"at", e.at},
+                   {"kind", e.item_ref ? "item" : "cycle"},
+                   {"itemRef", opt(e.item_ref)},
+                   {"error", e.error}});
   }
   return out;
 }
@@ -30,6 +33,8 @@ std::string status_to_json(const std::vector<WorkerStatus>& rows) {
                    {"lastRun", opt(s.last_run)},
                    {"lastSuccess", opt(s.last_success)},
                    {"errorRate", opt(s.error_rate)},
+                   {"consecutiveFailedCycles", s.db.consecutive_failed_cycles},
+                   {"lastCycleError", opt(s.db.last_cycle_error)},
                    {"restartCount", s.restart_count},
                    {"totalRestarts", s.total_restarts},
                    {"uptimeSeconds", s.uptime_seconds},

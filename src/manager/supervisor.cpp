@@ -454,9 +454,11 @@ std::vector<WorkerStatus> Supervisor::status() const {
     r.total_restarts = s.healdec.total_restarts();
     r.last_run = s.db.last_run;
     r.last_success = s.db.last_success;
-    const auto attempted = s.db.items_ok_hour + s.db.items_failed_hour;
+    // A failed cycle is a failed attempt too (a cycle that cannot reach its RPC has no items).
+    const auto failed = s.db.items_failed_hour + s.db.failed_cycles_hour;
+    const auto attempted = s.db.items_ok_hour + failed;
     if (attempted > 0) {
-      r.error_rate = static_cast<double>(s.db.items_failed_hour) / static_cast<double>(attempted);
+      r.error_rate = static_cast<double>(failed) / static_cast<double>(attempted);
     } else if (s.db.last_run) {
       r.error_rate = 0.0;
     }
@@ -472,6 +474,11 @@ std::vector<WorkerStatus> Supervisor::status() const {
         r.state = "standby";
       }
     }
+    // A running child idle because its feature flag is off shows as disabled.
+    const bool flag_off = hb != nullptr ? hb->state == "disabled" : s.db.flag_enabled == false;
+    if (flag_off && s.healdec.state() == WorkerState::kRunning) {
+      r.state = "disabled";
+    }
     r.db = s.db;
     if (m.database_up) {
       r.database = *m.database_up ? "up" : "down";
@@ -482,13 +489,27 @@ std::vector<WorkerStatus> Supervisor::status() const {
     const bool hb_fresh =
         hb == nullptr || s.cfg.healdec.heartbeat_timeout.count() == 0 ||
         hb->age_s <= static_cast<double>(s.cfg.healdec.heartbeat_timeout.count());
+    // docs/healdec.md "Health": the table this follows.
     r.healthy = s.healdec.state() == WorkerState::kRunning && hb_fresh &&
                 !s.healdec.unhealthy_kill_pending();
-    if (s.last_exit) {
-      r.last_exit = s.last_exit->describe();
-    }
+    const bool working = s.healdec.state() == WorkerState::kRunning && r.state == "running";
+    const bool db_down = m.database_up && !*m.database_up;
+    const int limit = s.cfg.healdec.failed_cycles_unhealthy;
     if (!s.error.empty()) {
       r.error = s.error;
+    } else if (working && db_down) {
+      r.healthy = false;  // a worker cannot record (or, mostly, do) anything without it
+      r.error = "database unavailable: " + m.database_error;
+    } else if (working && !hb_fresh) {
+      r.error = "heartbeat " + std::to_string(static_cast<long>(hb->age_s)) + " s old";
+    } else if (working && s.db.last_cycle_error) {
+      r.error = redact_db_url(*s.db.last_cycle_error);
+      if (limit > 0 && s.db.consecutive_failed_cycles >= limit) {
+        r.healthy = false;
+      }
+    }
+    if (s.last_exit) {
+      r.last_exit = s.last_exit->describe();
     }
     if (s.usage) {
       r.cpu_seconds = s.usage->first;

@@ -11,7 +11,7 @@ namespace socialai::manager {
 
 struct ErrorEntry {
   std::string at;  // ISO-8601 UTC
-  std::string item_ref;
+  std::optional<std::string> item_ref;  // nullopt: the whole cycle failed (worker_runs.error)
   std::string error;
 };
 
@@ -37,6 +37,12 @@ struct DbWorkerInfo {
   std::int64_t db_queries_hour = 0;
   double db_ms_hour = 0;
   std::vector<ErrorEntry> recent_errors;  // newest first, at most 5 from the last day
+  // Cycles: failed (error) in the last hour; finished ones in a row that failed (an error or
+  // every item failed, newest first, capped at 1000); the last finished one's failure, if any.
+  std::int64_t failed_cycles_hour = 0;
+  std::int64_t consecutive_failed_cycles = 0;
+  std::optional<std::string> last_cycle_error;
+  std::optional<std::string> last_cycle_at;  // ISO-8601 UTC, when the last cycle finished
 };
 
 struct DbSnapshot {
