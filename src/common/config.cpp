@@ -166,6 +166,7 @@ const std::map<std::string, std::set<std::string>>& known_worker_keys() {
            "base_url",
            "auth_url",
            "user_agent",
+           "username",
            "requests_per_minute",
            "comments",
            "limit",

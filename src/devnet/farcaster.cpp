@@ -220,6 +220,8 @@ class FarcasterService : public Service {
     s.users = o.integer("farcaster-users", s.users);
     s.casts_per_user = o.integer("farcaster-casts-per-user", s.casts_per_user);
     s.reactions_per_user = o.integer("farcaster-reactions-per-user", s.reactions_per_user);
+    s.url_reactions_per_user =
+        o.integer("farcaster-url-reactions-per-user", s.url_reactions_per_user);
     s.follows_per_user = o.integer("farcaster-follows-per-user", s.follows_per_user);
     s.removes = o.real("farcaster-removes", s.removes);
     return s;
@@ -483,9 +485,14 @@ class FarcasterService : public Service {
       return !r.removed && (type == 0 || r.type == type);
     });
     return page(req, items, [](const fc::Reaction& r) {
+      json body = {{"type", r.type == 1 ? "REACTION_TYPE_LIKE" : "REACTION_TYPE_RECAST"}};
+      if (r.target_url.empty()) {
+        body["targetCastId"] = {{"fid", r.target.fid}, {"hash", r.target.hash}};
+      } else {
+        body["targetUrl"] = r.target_url;  // the protobuf oneof: one target or the other
+      }
       return envelope("MESSAGE_TYPE_REACTION_ADD", r.fid, r.ts, r.hash, "reactionBody",
-                      {{"type", r.type == 1 ? "REACTION_TYPE_LIKE" : "REACTION_TYPE_RECAST"},
-                       {"targetCastId", {{"fid", r.target.fid}, {"hash", r.target.hash}}}})
+                      std::move(body))
           .dump();
     });
   }

@@ -113,7 +113,8 @@ void DataSet::rebuild_log(Account& a) {
 DataSet::DataSet(const Sizes& sizes, std::uint64_t seed)
     : state_(seed * 0x2545f4914f6cdd1dULL + 0x1234567), clock_(kStartTs), sizes_(sizes) {
   if (sizes.users < 1 || sizes.users > 1000000 || sizes.casts_per_user < 0 ||
-      sizes.reactions_per_user < 0 || sizes.follows_per_user < 0 || sizes.removes < 0 ||
+      sizes.reactions_per_user < 0 || sizes.url_reactions_per_user < 0 ||
+      sizes.follows_per_user < 0 || sizes.removes < 0 ||
       sizes.removes > 1) {
     throw std::invalid_argument("farcaster: bad size flags");
   }
@@ -199,6 +200,34 @@ DataSet::DataSet(const Sizes& sizes, std::uint64_t seed)
       a.verifications.push_back(v);
     }
   }
+  // Reactions to URLs, drawn after everything else so the rest of the data does not depend on
+  // their number: likes of channels, recasts of NFTs named by CAIP-19-style chain:// URLs.
+  for (Account& a : accounts_) {
+    std::set<std::pair<int, std::string>> seen;
+    for (std::int64_t i = 0; i < sizes.url_reactions_per_user; ++i) {
+      Reaction r;
+      r.fid = a.fid;
+      r.type = next() % 2 == 0 ? 1 : 2;
+      if (next() % 2 == 0) {
+        r.target_url = "https://warpcast.com/~/channel/ch" + std::to_string(next() % 8);
+      } else {
+        unsigned char contract[20];
+        for (auto& b : contract) {
+          b = static_cast<unsigned char>(next() % 4);  // a few collections, so targets repeat
+        }
+        r.target_url = "chain://eip155:1/erc721:" + hex(contract, sizeof contract) + "/" +
+                       std::to_string(next() % 50);
+      }
+      if (!seen.insert({r.type, r.target_url}).second) {
+        continue;
+      }
+      r.ts = static_cast<std::uint32_t>(kStartTs + next() % (clock_ - kStartTs));
+      r.hash = next_hash();
+      r.removed = next() % 1000 < per_mille;
+      a.reactions.push_back(r);
+    }
+    std::sort(a.reactions.begin(), a.reactions.end(), key_less<Reaction>);
+  }
 }
 
 const Account* DataSet::account(std::uint64_t fid) const {
@@ -243,7 +272,8 @@ std::pair<std::int64_t, std::int64_t> DataSet::grow(std::int64_t casts, std::int
 }
 
 json DataSet::truth(bool full) const {
-  std::int64_t casts = 0, removed = 0, likes = 0, recasts = 0, follows = 0, eth = 0, sol = 0;
+  std::int64_t casts = 0, removed = 0, likes = 0, recasts = 0, url_reactions = 0, follows = 0,
+               eth = 0, sol = 0;
   json cast_list = json::array(), reactions = json::array(), links = json::array(),
        wallets = json::array(), profiles = json::array();
   for (const Account& a : accounts_) {
@@ -267,8 +297,12 @@ json DataSet::truth(bool full) const {
         continue;
       }
       ++(r.type == 1 ? likes : recasts);
-      if (full) {
-        reactions.push_back({a.fid, r.target.hash, r.type == 1 ? "like" : "recast"});
+      const bool url = !r.target_url.empty();
+      url_reactions += url ? 1 : 0;
+      if (full) {  // [fid, cast hash or null, kind, url or null]
+        reactions.push_back({a.fid, url ? json(nullptr) : json(r.target.hash),
+                             r.type == 1 ? "like" : "recast",
+                             url ? json(r.target_url) : json(nullptr)});
       }
     }
     for (const Link& l : a.links) {
@@ -300,6 +334,7 @@ json DataSet::truth(bool full) const {
                 {"reactions", likes + recasts},
                 {"likes", likes},
                 {"recasts", recasts},
+                {"url_reactions", url_reactions},
                 {"follows", follows},
                 {"wallets", eth + sol},
                 {"wallets_ethereum", eth},

@@ -19,6 +19,7 @@ struct Sizes {
   std::int64_t users = 100;
   std::int64_t casts_per_user = 20;
   std::int64_t reactions_per_user = 10;
+  std::int64_t url_reactions_per_user = 2;  // reactions to a URL (a channel, an NFT), not a cast
   std::int64_t follows_per_user = 10;
   double removes = 0.1;  // share of casts, reactions and follows that are removed
 };
@@ -47,7 +48,8 @@ struct Cast {
 struct Reaction {
   std::uint64_t fid = 0;
   int type = 1;  // 1 like, 2 recast (the protobuf numbers)
-  CastRef target;
+  CastRef target;           // the cast reacted to, unless target_url is set
+  std::string target_url;   // a reaction to a URL: a channel or a chain:// NFT URL
   std::uint32_t ts = 0;
   std::string hash;
   bool removed = false;  // removed reactions are no longer served (the hub deleted the add)

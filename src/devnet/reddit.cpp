@@ -164,6 +164,8 @@ class RedditService final : public Service {
     rate_window_ = std::chrono::seconds(std::max<std::int64_t>(1, options.integer("reddit-rate-window", 600)));
     client_id_ = options.str("reddit-client-id", "devnet-client");
     client_secret_ = options.str("reddit-client-secret", "devnet-secret");
+    deleted_ids_ = options.boolean("reddit-deleted-ids", false);
+    require_by_user_ = options.boolean("reddit-require-user-agent", false);
     if (sodium_init() < 0) {
       throw std::runtime_error("sodium_init failed");
     }
@@ -177,6 +179,12 @@ class RedditService final : public Service {
   Response handle(const Request& req) override {
     if (req.path == "/api/v1/access_token") {
       return access_token(req);
+    }
+    if (require_by_user_ && req.header("user-agent").find("(by /u/") == std::string::npos) {
+      // Reddit's edge refuses a User-Agent without "(by /u/<name>)" with a bare 429: no
+      // X-Ratelimit-* headers, no Retry-After, whatever the token.
+      ++user_agent_refused_;
+      return error(429, "Too Many Requests");
     }
     if (!authorized(req)) {
       ++unauthorized_;
@@ -206,7 +214,8 @@ class RedditService final : public Service {
       return Response::json(200, {{"tokens_issued", tokens_issued_},
                                   {"unauthorized", unauthorized_},
                                   {"rate_limited", rate_limited_},
-                                  {"api_requests", api_requests_}});
+                                  {"api_requests", api_requests_},
+                                  {"user_agent_refused", user_agent_refused_}});
     }
     return Response::json(404, {{"error", "reddit control routes: truth, grow (POST), "
                                           "expire-tokens (POST), stats"}});
@@ -318,9 +327,16 @@ class RedditService final : public Service {
     return *it->second;
   }
 
-  void put_author(json& d, int author) const {
+  void put_author(json& d, int author, std::uint64_t item_id) const {
     if (author < 0) {
       d["author"] = "[deleted]";  // no author_fullname, as Reddit does for deleted accounts
+      if (deleted_ids_) {
+        // Some answers keep an id beside "[deleted]": half of them a live author's (who must
+        // keep their profile), half an id of nobody in the pool.
+        d["author_fullname"] =
+            item_id % 2 == 0 ? authors_[item_id / 2 % authors_.size()].fullname
+                             : "t2_" + reddit::base36((item_id % 4096 + 1) << 32);
+      }
     } else {
       d["author"] = authors_[static_cast<std::size_t>(author)].name;
       d["author_fullname"] = authors_[static_cast<std::size_t>(author)].fullname;
@@ -357,7 +373,7 @@ class RedditService final : public Service {
               {"stickied", false},
               {"link_flair_text", nullptr},
               {"approved_at_utc", nullptr}};
-    put_author(d, p.author);
+    put_author(d, p.author, p.id);
     return {{"kind", "t3"}, {"data", std::move(d)}};
   }
 
@@ -381,7 +397,7 @@ class RedditService final : public Service {
               {"is_submitter", c.author >= 0 && c.author == p.author},
               {"permalink", permalink(s, p) + id + "/"},
               {"replies", ""}};
-    put_author(d, c.author);
+    put_author(d, c.author, c.id);
     if (stream) {
       d["link_title"] = p.title;
       d["link_permalink"] = "https://www.reddit.com" + permalink(s, p);
@@ -555,6 +571,8 @@ class RedditService final : public Service {
   std::map<std::string, std::unique_ptr<Subreddit>> subs_;
   std::chrono::seconds token_ttl_{86400};
   std::string client_id_, client_secret_;
+  bool deleted_ids_ = false;  // "[deleted]" authors come with an author_fullname
+  bool require_by_user_ = false;  // API routes refuse a User-Agent without "(by /u/"
   std::map<std::string, Clock::time_point> tokens_;
   std::int64_t rate_limit_ = 1000;
   Clock::duration rate_window_;
@@ -562,6 +580,7 @@ class RedditService final : public Service {
   Clock::rep window_index_ = 0;
   std::int64_t used_ = 0;
   std::uint64_t tokens_issued_ = 0, unauthorized_ = 0, rate_limited_ = 0, api_requests_ = 0;
+  std::uint64_t user_agent_refused_ = 0;
 };
 
 }  // namespace

@@ -1,9 +1,11 @@
 // The devnet's Solana JSON-RPC node (mounted at /solana): getHealth, getVersion, getSlot,
-// getBalance, getTokenAccountsByOwner (jsonParsed), getSignaturesForAddress, getTransaction
+// getBalance, getTokenAccountsByOwner (jsonParsed; classic and Token-2022), getSignaturesForAddress, getTransaction
 // (json), getAccountInfo (base64) in the wire formats of a real node, over a SolanaChain.
 // Control routes: /_devnet/solana/truth, /_devnet/solana/wallets, /_devnet/solana/calls (method
 // counters), POST /_devnet/solana/grow.
 #include <memory>
+#include <optional>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +22,7 @@ using nlohmann::json;
 
 constexpr const char* kApiVersion = "2.0.15";
 constexpr std::uint64_t kRentEpochMax = 18446744073709551615ull;
+constexpr const char* kToken2022Program = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb";
 
 class SolanaService : public Service {
  public:
@@ -126,14 +129,13 @@ class SolanaService : public Service {
     const std::string owner = address_param(params, 0);
     const json filter = config(params, 1);
     std::string mint_filter;
+    std::optional<bool> want_2022;  // by program; unset when filtering by mint
     if (filter.contains("programId")) {
       const std::string prog = filter["programId"].is_string() ? filter["programId"].get<std::string>() : "";
-      if (prog == "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb") {
-        return {{"context", context()}, {"value", json::array()}};
-      }
-      if (prog != solana::kTokenProgramId) {
+      if (prog != solana::kTokenProgramId && prog != kToken2022Program) {
         throw RpcFailure(-32602, "Invalid param: unrecognized Token program id");
       }
+      want_2022 = prog == kToken2022Program;
     } else if (filter.contains("mint") && filter["mint"].is_string()) {
       mint_filter = filter["mint"].get<std::string>();
     } else {
@@ -145,28 +147,36 @@ class SolanaService : public Service {
     json value = json::array();
     if (const SolanaWallet* w = chain_.wallet(owner)) {
       for (const auto& h : w->holdings) {
-        if (!mint_filter.empty() && h.mint != mint_filter) {
+        if ((!mint_filter.empty() && h.mint != mint_filter) ||
+            (want_2022 && *want_2022 != h.token2022)) {
           continue;
+        }
+        json info = {{"isNative", false},
+                     {"mint", h.mint},
+                     {"owner", owner},
+                     {"state", "initialized"},
+                     {"tokenAmount", token_amount(h.amount, h.decimals)}};
+        // A Token-2022 account as a node parses it: the program's name, its owner program,
+        // and the extensions the associated-token program gives every account (ImmutableOwner:
+        // 165 bytes, an account-type byte, a 4-byte extension header, so 170 bytes in all).
+        std::size_t space = 165;
+        if (h.token2022) {
+          info["extensions"] = json::array({{{"extension", "immutableOwner"}}});
+          space = 170;
         }
         value.push_back(
             {{"pubkey", h.account},
              {"account",
               {{"data",
-                {{"program", "spl-token"},
-                 {"parsed",
-                  {{"info",
-                    {{"isNative", false},
-                     {"mint", h.mint},
-                     {"owner", owner},
-                     {"state", "initialized"},
-                     {"tokenAmount", token_amount(h.amount, h.decimals)}}},
-                   {"type", "account"}}},
-                 {"space", 165}}},
+                {{"program", h.token2022 ? "spl-token-2022" : "spl-token"},
+                 {"parsed", {{"info", std::move(info)}, {"type", "account"}}},
+                 {"space", space}}},
                {"executable", false},
-               {"lamports", 2039280},
-               {"owner", solana::kTokenProgramId},
+               {"lamports", h.token2022 ? 2074080 : 2039280},
+               {"owner", h.token2022 ? std::string(kToken2022Program)
+                                     : std::string(solana::kTokenProgramId)},
                {"rentEpoch", kRentEpochMax},
-               {"space", 165}}}});
+               {"space", space}}}});
       }
     }
     return {{"context", context()}, {"value", value}};
@@ -319,6 +329,8 @@ std::unique_ptr<Service> make_solana_service(Options& options, std::uint64_t see
   sizes.wallets = static_cast<int>(options.integer("solana-wallets", sizes.wallets));
   sizes.tokens_per_wallet =
       static_cast<int>(options.integer("solana-tokens-per-wallet", sizes.tokens_per_wallet));
+  sizes.token2022_per_wallet = static_cast<int>(
+      options.integer("solana-token2022-per-wallet", sizes.token2022_per_wallet));
   sizes.nfts_per_wallet =
       static_cast<int>(options.integer("solana-nfts-per-wallet", sizes.nfts_per_wallet));
   sizes.signatures_per_wallet = static_cast<int>(

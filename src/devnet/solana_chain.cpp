@@ -62,6 +62,22 @@ SolanaChain::SolanaChain(std::uint64_t seed, Sizes sizes)
     wallet_index_[wallet.address] = wallets_.size();
     wallets_.push_back(std::move(wallet));
   }
+  // Token-2022 mints are other accounts than the classic program's: a mint belongs to one
+  // program. Drawn after the classic holdings, so those stay as they were without these.
+  std::vector<std::pair<std::string, int>> mints2022;
+  for (int i = 0; i < std::max(2, sizes.token2022_per_wallet * 2); ++i) {
+    mints2022.emplace_back(random_key(), kDecimals[static_cast<std::size_t>(i + 1) % 5]);
+  }
+  for (auto& wallet : wallets_) {
+    const std::size_t first = next() % mints2022.size();
+    for (int t = 0; t < sizes.token2022_per_wallet && t < static_cast<int>(mints2022.size());
+         ++t) {
+      const auto& [mint, decimals] =
+          mints2022[(first + static_cast<std::size_t>(t)) % mints2022.size()];
+      const std::uint64_t amount = next() % 1'000'000'000'000ull + 1;
+      wallet.holdings.push_back({random_key(), mint, std::to_string(amount), decimals, false, true});
+    }
+  }
   grow(sizes.signatures_per_wallet, 0);
 }
 
@@ -185,7 +201,8 @@ json SolanaChain::truth() const {
       holdings.push_back({{"pubkey", h.account},
                           {"mint", h.mint},
                           {"amount", h.amount},
-                          {"decimals", h.decimals}});
+                          {"decimals", h.decimals},
+                          {"program", h.token2022 ? "spl-token-2022" : "spl-token"}});
       if (h.nft) {
         const SolanaNft& n = *nft_by_mint.at(h.mint);
         nfts.push_back({{"mint", n.mint},

@@ -1,5 +1,6 @@
 // SolanaChain: the devnet Solana node's ledger, generated deterministically from the seed and the
-// size flags: wallets with lamports, SPL token accounts (fungible and NFTs), Metaplex metadata
+// size flags: wallets with lamports, SPL token accounts (fungible and NFTs, classic and Token-2022
+// program), Metaplex metadata
 // accounts at their real PDAs, and a history of transfers with exact pre/post balances.
 // Not thread-safe (the devnet server serialises service calls).
 #pragma once
@@ -22,6 +23,7 @@ struct SolanaHolding {
   std::string amount;  // raw units
   int decimals = 0;
   bool nft = false;
+  bool token2022 = false;  // owned by the Token-2022 program, not the classic one
 };
 
 struct SolanaNft {
@@ -56,6 +58,7 @@ class SolanaChain {
   struct Sizes {
     int wallets = 20;
     int tokens_per_wallet = 3;
+    int token2022_per_wallet = 1;  // fungible accounts of the Token-2022 program
     int nfts_per_wallet = 2;
     int signatures_per_wallet = 25;
     int hostile_metadata = 0;  // the first N NFTs get broken metadata (kinds 1..3 in turn)

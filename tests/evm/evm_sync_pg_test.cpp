@@ -173,6 +173,31 @@ TEST_F(EvmSyncPg, TablesEqualDevnetTruth) {
   expect_truth();
 }
 
+TEST_F(EvmSyncPg, TheNoteShowsTheConfirmedHeadAndWarnsOnAChainShorterThanTheDepth) {
+  // A quiet dev chain: 5 blocks, the default depth of 12.
+  start({"--evm-blocks", "5"});
+  ctx_->settings_.erase("confirmations");
+  const auto head = [&] {
+    const json r = devnet_->post(
+        "/evm/1", {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "eth_blockNumber"}, {"params", json::array()}});
+    return std::stoull(r["result"].get<std::string>(), nullptr, 16);
+  };
+  const std::uint64_t h0 = head();
+  ASSERT_LT(h0, 12u);
+  sync_->validate(*ctx_);
+  sync_->run_cycle(*ctx_);
+  EXPECT_EQ(ctx_->note(), "warning: chain head " + std::to_string(h0) +
+                              " is below the confirmation depth 12: no block is confirmed yet, "
+                              "so no block is scanned and balances are read at block 0; lower "
+                              "workers.ethereum.confirmations for a chain this short");
+  devnet_->post("/_devnet/evm/1/mine?blocks=20", json::object());
+  const std::uint64_t h1 = head();
+  ASSERT_GE(h1, 12u);
+  sync_->run_cycle(*ctx_);
+  EXPECT_EQ(ctx_->note(), "confirmed head " + std::to_string(h1 - 12) + " of chain head " +
+                              std::to_string(h1) + " (12 confirmations)");
+}
+
 TEST_F(EvmSyncPg, InjectedReorgIsRepaired) {
   start();
   sync_->validate(*ctx_);

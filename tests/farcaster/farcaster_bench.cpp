@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
     testing::DevnetProcess devnet({"--farcaster-users", std::to_string(users),
                                    "--farcaster-casts-per-user", std::to_string(casts_per_user),
                                    "--farcaster-reactions-per-user", "0",
+                                   "--farcaster-url-reactions-per-user", "0",
                                    "--farcaster-follows-per-user", "0", "--farcaster-removes",
                                    "0"});
     const std::string hub = devnet.url("/farcaster");

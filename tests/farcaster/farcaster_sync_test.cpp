@@ -132,9 +132,9 @@ class FarcasterSyncTest : public ::testing::TestWithParam<std::string> {
                     c["text"].get<std::string>(), opt(c["parent_hash"]), opt(c["parent_url"]),
                     std::to_string(c["timestamp"].get<std::int64_t>() + kFarcasterEpoch)});
     }
-    for (const auto& r : t["reactions"]) {
-      reactions.insert({std::to_string(r[0].get<std::uint64_t>()), r[1].get<std::string>(),
-                        r[2].get<std::string>()});
+    for (const auto& r : t["reactions"]) {  // [fid, cast hash or null, kind, url or null]
+      reactions.insert({std::to_string(r[0].get<std::uint64_t>()), opt(r[1]),
+                        r[2].get<std::string>(), opt(r[3])});
     }
     for (const auto& f : t["follows"]) {
       follows.insert({std::to_string(f[0].get<std::uint64_t>()),
@@ -156,8 +156,15 @@ class FarcasterSyncTest : public ::testing::TestWithParam<std::string> {
     EXPECT_EQ(casts, query("SELECT external_id, author_external_id, content, parent_external_id, "
                            "community, extract(epoch FROM created_at)::bigint::text "
                            "FROM external_posts WHERE source = 'farcaster'"));
-    EXPECT_EQ(reactions, query("SELECT actor_external_id, post_external_id, kind FROM reactions "
-                               "WHERE source = 'farcaster'"));
+    EXPECT_EQ(reactions, query("SELECT actor_external_id, post_external_id, kind, target_url "
+                               "FROM reactions WHERE source = 'farcaster'"));
+    // Reactions to URLs (channels, chain:// NFTs) are there, with a URL and no post.
+    EXPECT_GT(t["counts"]["url_reactions"].get<int>(), 0);
+    EXPECT_EQ(scalar("SELECT count(*) FROM reactions WHERE source = 'farcaster' AND "
+                     "target_url IS NOT NULL AND post_external_id IS NULL"),
+              t["counts"]["url_reactions"].get<int>());
+    EXPECT_GT(scalar("SELECT count(*) FROM reactions WHERE target_url LIKE 'chain://eip155:1/erc721:%'"),
+              0);
     EXPECT_EQ(follows, query("SELECT follower_external_id, followee_external_id FROM follows "
                              "WHERE source = 'farcaster'"));
     EXPECT_EQ(wallets, query("SELECT chain, address, profile_external_id FROM wallets "
@@ -216,6 +223,15 @@ class FarcasterSyncTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(FarcasterSyncTest, FullSyncEqualsTruthAndDetectsDialect) {
   start_devnet();
+  // Reactions the hub no longer has (to a URL and to a cast) are deleted by the fid's sync.
+  query("INSERT INTO reactions (source, target_url, actor_external_id, kind) VALUES "
+        "('farcaster', 'https://warpcast.com/~/channel/gone', '1', 'like')");
+  query("INSERT INTO reactions (source, post_external_id, actor_external_id, kind) VALUES "
+        "('farcaster', '0x00000000000000000000000000000000000000aa', '2', 'recast')");
+  // A reaction has exactly one target: a cast or a URL.
+  EXPECT_THROW(query("INSERT INTO reactions (source, actor_external_id, kind) VALUES "
+                     "('farcaster', '3', 'like')"),
+               pqxx::check_violation);
   HubSync hub(*db_, "farcaster", settings());
   EXPECT_EQ(dialect_name(hub.dialect()), GetParam());
   EXPECT_EQ(sync_all(hub), 0);

@@ -44,6 +44,26 @@ TEST(HubApi, ReadsSolanaAddressesInHexOrBase58AndReactionTypeForms) {
   EXPECT_EQ(p.next_page_token, "abc");
 }
 
+TEST(HubApi, ReactionsToUrlsKeepTheUrl) {
+  const Page p = parse_page(R"({"messages":[
+    {"data":{"type":"MESSAGE_TYPE_REACTION_ADD","fid":7,"timestamp":5,
+     "reactionBody":{"type":"REACTION_TYPE_RECAST","targetUrl":"chain://eip155:1/erc721:0x5a0000000000000000000000000000000000000b/42"}},
+     "hash":"0x0000000000000000000000000000000000000005"},
+    {"data":{"type":"MESSAGE_TYPE_REACTION_ADD","fid":7,"timestamp":6,
+     "reactionBody":{"type":"REACTION_TYPE_LIKE","targetUrl":"https://warpcast.com/~/channel/base"}},
+     "hash":"0x0000000000000000000000000000000000000006"},
+    {"data":{"type":"MESSAGE_TYPE_REACTION_ADD","fid":7,"timestamp":7,
+     "reactionBody":{"type":"REACTION_TYPE_LIKE"}},"hash":"0x0000000000000000000000000000000000000007"}],
+    "nextPageToken":""})");
+  ASSERT_EQ(p.reactions.size(), 2u);  // the one without a target is not stored
+  EXPECT_EQ(p.reactions[0].kind, "recast");
+  EXPECT_EQ(p.reactions[0].target_url, "chain://eip155:1/erc721:0x5a0000000000000000000000000000000000000b/42");
+  EXPECT_EQ(p.reactions[0].target_hash, "");
+  EXPECT_EQ(p.reactions[0].unix_ts, 5 + kFarcasterEpoch);
+  EXPECT_EQ(p.reactions[1].kind, "like");
+  EXPECT_EQ(p.reactions[1].target_url, "https://warpcast.com/~/channel/base");
+}
+
 TEST(HubApi, RejectsMalformedBodiesWithACause) {
   EXPECT_THROW(parse_page(R"({"messages":[{"data":{"type":"MESSAGE_TYPE_CAST_ADD")"),
                MalformedResponse);

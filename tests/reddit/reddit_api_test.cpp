@@ -11,7 +11,7 @@ constexpr const char* kPosts = R"({"kind":"Listing","data":{"after":"t3_1b","dis
   "author":"alice","author_fullname":"t2_9","subreddit":"ethereum","created_utc":1700000100.0,
   "score":12,"num_comments":3,"permalink":"/r/ethereum/comments/1c/gas/","url":"https://x.y/"}},
  {"kind":"t3","data":{"id":"1b","name":"t3_1b","title":"Gone","selftext":"","author":"[deleted]",
-  "subreddit":"ethereum","created_utc":1700000000,"score":1,"num_comments":0,
+  "author_fullname":"t2_9","subreddit":"ethereum","created_utc":1700000000,"score":1,"num_comments":0,
   "permalink":"/r/ethereum/comments/1b/gone/"}},
  {"kind":"t3","data":{"name":"t3_nope","title":"no id"}}]}})";
 
@@ -24,7 +24,7 @@ TEST(RedditApi, ParsesPostsKeepsGoodChildrenAndNamesBadOnes) {
   EXPECT_EQ(l.items[0].author_fullname, "t2_9");
   EXPECT_EQ(l.items[0].reply_count, 3);
   EXPECT_DOUBLE_EQ(l.items[0].created_utc, 1700000100.0);
-  EXPECT_EQ(l.items[1].author_fullname, "");
+  EXPECT_EQ(l.items[1].author_fullname, "");  // "[deleted]" is nobody, whatever id came along
   EXPECT_EQ(l.items[1].url, "https://www.reddit.com/r/ethereum/comments/1b/gone/");
   EXPECT_GT(l.items[0].number, l.items[1].number);
   ASSERT_EQ(l.rejected.size(), 1u);

@@ -1,5 +1,6 @@
 // The real socialai-worker-reddit binary: kill -9 in the middle of a sync and restart (same
-// final tables, no duplicates), and a missing credential (exit 1 with --once, idle otherwise).
+// final tables, no duplicates), a missing credential (exit 1 with --once, idle otherwise), and
+// a User-Agent the server refuses (exit 1 naming it; a proper one syncs).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -145,6 +146,31 @@ TEST_F(RedditProcess, MissingCredentialFailsOnceAndIdlesOtherwise) {
   EXPECT_EQ(stored(), 0);
   ::kill(pid_, SIGTERM);
   EXPECT_EQ(wait_exit(std::chrono::seconds(10)), 0);
+}
+
+class RedditUserAgentProcess : public RedditProcess {
+ protected:
+  RedditUserAgentProcess() {
+    devnet_flags_.insert(devnet_flags_.end(), {"--reddit-require-user-agent", "1"});
+  }
+};
+
+TEST_F(RedditUserAgentProcess, RefusedUserAgentFailsOnceNamingItAndAProperOneSyncs) {
+  write_config();  // no user_agent, no username: the generic User-Agent the devnet refuses
+  start(/*once=*/true);
+  EXPECT_EQ(wait_exit(std::chrono::seconds(60)), 1) << log();
+  EXPECT_NE(log().find("User-Agent \"linux:socialai:"), std::string::npos) << log();
+  EXPECT_EQ(scalar("SELECT count(*) FROM worker_runs WHERE worker = 'reddit' AND "
+                   "error LIKE '%without X-Ratelimit headers%User-Agent%(by /u/%'"),
+            1);
+  EXPECT_GT(stats()["user_agent_refused"].get<int>(), 0);
+  EXPECT_EQ(stored(), 0);
+
+  ctx_->settings_["username"] = "u/socialai_test";
+  write_config();
+  start(/*once=*/true);
+  EXPECT_EQ(wait_exit(std::chrono::seconds(60)), 0) << log();
+  EXPECT_EQ(compare(truth()), "");
 }
 
 }  // namespace

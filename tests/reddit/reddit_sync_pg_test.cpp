@@ -141,6 +141,43 @@ TEST_F(RedditSyncPg, RevokedTokenIsRefreshedOnceAndTheSyncGoesOn) {
   EXPECT_TRUE(ctx_->failed_.empty());
 }
 
+class RedditDeletedIds : public RedditFixture {
+ protected:
+  RedditDeletedIds() { devnet_flags_.insert(devnet_flags_.end(), {"--reddit-deleted-ids", "1"}); }
+};
+
+TEST_F(RedditDeletedIds, DeletedAuthorsNeverBecomeProfilesWhateverIdTheyCarry) {
+  const json t = truth();
+  // The devnet must serve the case: "[deleted]" posts and comments with an author_fullname,
+  // some of them a live author's.
+  int deleted_posts = 0, deleted_comments = 0, live_ids = 0;
+  for (const char* kind : {"posts", "comments"}) {
+    for (const auto& d : t["items"][kind]) {
+      if (d["author"] == "[deleted]") {
+        ASSERT_TRUE(d.contains("author_fullname")) << d.dump();
+        ++(std::string(kind) == "posts" ? deleted_posts : deleted_comments);
+        live_ids += t["items"]["authors"].contains(d["author_fullname"].get<std::string>());
+      }
+    }
+  }
+  ASSERT_GT(deleted_posts, 0);
+  ASSERT_GT(deleted_comments, 0);
+  ASSERT_GT(live_ids, 0);
+  run_one_cycle();
+  EXPECT_EQ(compare(t), "");  // profiles are exactly the live authors, with their names
+  EXPECT_EQ(scalar("SELECT count(*) FROM profiles WHERE source = 'reddit' AND "
+                   "username = '[deleted]'"),
+            0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM external_posts WHERE source = 'reddit' AND "
+                   "external_id LIKE 't3_%' AND author_external_id IS NULL AND "
+                   "raw->>'author' = '[deleted]' AND raw ? 'author_fullname'"),
+            deleted_posts);
+  EXPECT_EQ(scalar("SELECT count(*) FROM external_posts WHERE source = 'reddit' AND "
+                   "external_id LIKE 't1_%' AND author_external_id IS NULL AND "
+                   "raw->>'author' = '[deleted]' AND raw ? 'author_fullname'"),
+            deleted_comments);
+}
+
 class RedditShortToken : public RedditFixture {
  protected:
   RedditShortToken() {
@@ -233,6 +270,34 @@ TEST_F(RedditSyncPg, WrongCredentialsAreADependencyError) {
   }
   ctx_->settings_.erase("client_id");
   EXPECT_THROW(worker_.validate(*ctx_), DependencyError);
+}
+
+TEST_F(RedditSyncPg, AgainstRedditItselfAUserAgentByAUserIsRequired) {
+  const auto validate_error = [&] {
+    try {
+      worker_.validate(*ctx_);
+    } catch (const DependencyError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  for (const char* url : {"https://oauth.reddit.com", "https://www.Reddit.com/", "http://reddit.com:443"}) {
+    ctx_->settings_["base_url"] = url;
+    EXPECT_NE(validate_error().find("set workers.reddit.username"), std::string::npos) << url;
+  }
+  ctx_->settings_["user_agent"] = "linux:myapp:1.0 (contact me@example.com)";
+  EXPECT_NE(validate_error().find("lacks \"(by /u/<reddit username>)\""), std::string::npos);
+  ctx_->settings_["user_agent"] = "linux:myapp:1.0 (by /u/someone)";
+  EXPECT_EQ(validate_error(), "");  // the token still comes from the devnet's auth_url
+  ctx_->settings_.erase("user_agent");
+  ctx_->settings_["username"] = "bad name!";
+  EXPECT_NE(validate_error().find("is not a Reddit username"), std::string::npos);
+  ctx_->settings_["username"] = "/u/someone";
+  EXPECT_EQ(validate_error(), "");
+  // Not Reddit's host (the devnet, a proxy named like it): the generic default is fine.
+  ctx_->settings_.erase("username");
+  ctx_->settings_["base_url"] = "https://notreddit.com/";
+  EXPECT_EQ(validate_error(), "");
 }
 
 }  // namespace

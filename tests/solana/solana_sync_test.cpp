@@ -1,5 +1,5 @@
 // SolanaSync against the real devnet Solana node and a real PostgreSQL: balances, SPL token
-// balances, NFT metadata and transactions equal the devnet's truth; a second run writes nothing;
+// balances (classic and Token-2022 program), NFT metadata and transactions equal the devnet's truth; a second run writes nothing;
 // the `until` cursor fetches only new signatures; hostile metadata and injected faults are
 // recorded per item, and the next cycle recovers with nothing half-written.
 #include <cstdlib>
@@ -218,17 +218,48 @@ TEST_F(SolanaSyncTest, SecondRunWritesNothingAndUntilFetchesOnlyNewSignatures) {
 TEST_F(SolanaSyncTest, TokenAccountsNoLongerHeldAreRemoved) {
   start(3, 4);
   sync_.run_cycle(*ctx_);
-  ASSERT_EQ(sql("SELECT count(*) FROM token_balances")[0][0].as<int>(), 15);  // 3 x (3 + 2 NFTs)
-  // Each wallet gives up its first three token accounts (the fungible ones).
+  // 3 x (3 + 2 NFTs + 1 Token-2022)
+  ASSERT_EQ(sql("SELECT count(*) FROM token_balances")[0][0].as<int>(), 18);
+  // Each wallet gives up its first three token accounts (the classic fungible ones).
   devnet_->post("/_devnet/solana/grow", {{"signatures", 0}, {"drop_holdings", 3}});
   sync_.run_cycle(*ctx_);
   EXPECT_TRUE(ctx_->failed_.empty());
   expect_matches(truth());
-  EXPECT_EQ(sql("SELECT count(*) FROM token_balances")[0][0].as<int>(), 6);
+  EXPECT_EQ(sql("SELECT count(*) FROM token_balances")[0][0].as<int>(), 9);
   devnet_->post("/_devnet/solana/grow", {{"signatures", 0}, {"drop_holdings", 1}});
   sync_.run_cycle(*ctx_);
   expect_matches(truth());
   EXPECT_EQ(sql("SELECT count(*) FROM nft_holdings")[0][0].as<int>(), 3);
+}
+
+TEST_F(SolanaSyncTest, Token2022BalancesAreStoredBesideClassicOnes) {
+  start(4, 2);
+  sync_.run_cycle(*ctx_);
+  EXPECT_TRUE(ctx_->failed_.empty());
+  const json t = truth();
+  expect_matches(t);
+  std::set<std::string> want;
+  for (const auto& w : t["wallets"]) {
+    for (const auto& h : w["token_accounts"]) {
+      if (h["program"] == "spl-token-2022") {
+        want.insert(w["address"].get<std::string>() + " " + h["mint"].get<std::string>() + " " +
+                    h["amount"].get<std::string>());
+      }
+    }
+  }
+  ASSERT_EQ(want.size(), 4u);  // one Token-2022 account per wallet
+  std::set<std::string> got;
+  for (const auto& r : sql("SELECT address, token, balance::text FROM token_balances WHERE "
+                           "chain = 'solana'")) {
+    const std::string row = r[0].as<std::string>() + " " + r[1].as<std::string>() + " " +
+                            r[2].as<std::string>();
+    if (want.count(row) != 0) {
+      got.insert(row);
+    }
+  }
+  EXPECT_EQ(got, want);
+  // One query per program and wallet, in the chunk's single first batch.
+  EXPECT_EQ(calls()["methods"]["getTokenAccountsByOwner"].get<int>(), 8);
 }
 
 TEST_F(SolanaSyncTest, HostileMetadataFailsOnlyThatNft) {

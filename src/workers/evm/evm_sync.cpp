@@ -158,6 +158,26 @@ std::vector<std::string> EvmSync::tracked_wallets(WorkerContext& ctx) {
   return {set.begin(), set.end()};
 }
 
+void EvmSync::report_heads(WorkerContext& ctx, std::uint64_t head, std::uint64_t safe) const {
+  const std::string depth = std::to_string(settings_.confirmations);
+  if (head >= settings_.confirmations) {
+    const std::string note = "confirmed head " + std::to_string(safe) + " of chain head " +
+                             std::to_string(head) + " (" + depth + " confirmations)";
+    spdlog::info("{}: {}", settings_.chain, note);
+    ctx.set_note(note);
+    return;
+  }
+  // A dev chain that mines on demand may never get that deep: say so instead of silently
+  // showing block 0's state.
+  const std::string note = "chain head " + std::to_string(head) +
+                           " is below the confirmation depth " + depth +
+                           ": no block is confirmed yet, so no block is scanned and balances "
+                           "are read at block 0; lower workers." + ctx.name() +
+                           ".confirmations for a chain this short";
+  spdlog::warn("{}: {}", settings_.chain, note);
+  ctx.set_note("warning: " + note);
+}
+
 void EvmSync::run_cycle(WorkerContext& ctx) {
   if (!chain_) {
     validate(ctx);
@@ -166,6 +186,7 @@ void EvmSync::run_cycle(WorkerContext& ctx) {
   const std::uint64_t head = chain_->block_number();
   const std::uint64_t safe = head >= settings_.confirmations ? head - settings_.confirmations : 0;
   const std::string tag = quantity(safe);
+  report_heads(ctx, head, safe);
 
   std::vector<std::string> failures;
   const auto phase = [&](const std::string& name, const auto& fn) {

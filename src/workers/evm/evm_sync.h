@@ -60,6 +60,9 @@ class EvmSync : public Worker {
 
  private:
   std::vector<std::string> tracked_wallets(WorkerContext& ctx);
+  // Logs the confirmed head against the chain head and makes it the status note; a warning
+  // (log and note) when the chain is shorter than the confirmation depth.
+  void report_heads(WorkerContext& ctx, std::uint64_t head, std::uint64_t safe) const;
   void scan_blocks(WorkerContext& ctx, const std::vector<std::string>& wallets,
                    std::uint64_t safe_head);
   bool repair_reorg(WorkerContext& ctx, evm::BlockCursor& cursor);

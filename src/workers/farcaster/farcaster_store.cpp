@@ -36,19 +36,28 @@ WHERE (p.username, p.display_name, p.bio, p.avatar_url, p.raw)
       IS DISTINCT FROM (EXCLUDED.username, EXCLUDED.display_name, EXCLUDED.bio,
                         EXCLUDED.avatar_url, EXCLUDED.raw))sql";
 
-// The DELETE and the INSERT see the same snapshot and touch disjoint keys.
+// The DELETE and the INSERTs see the same snapshot and touch disjoint keys. A reaction targets
+// a cast (post) or a URL (url), the other being NULL; each kind of target has its own unique
+// index (sql/015_reaction_urls.sql), hence two INSERTs.
 constexpr const char* kReplaceReactions = R"sql(
 WITH incoming AS (
-  SELECT DISTINCT ON (post, kind) post, kind, ts
-  FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(post, kind, ts)
-  ORDER BY post, kind
+  SELECT DISTINCT ON (post, url, kind) post, url, kind, ts
+  FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS u(post, url, kind, ts)
+  ORDER BY post, url, kind
 ), gone AS (
   DELETE FROM reactions r
   WHERE r.source = 'farcaster' AND r.actor_external_id = $1
-    AND NOT EXISTS (SELECT 1 FROM incoming i WHERE i.post = r.post_external_id AND i.kind = r.kind)
+    AND NOT EXISTS (SELECT 1 FROM incoming i WHERE i.post IS NOT DISTINCT FROM r.post_external_id
+                    AND i.url IS NOT DISTINCT FROM r.target_url AND i.kind = r.kind)
+), to_urls AS (
+  INSERT INTO reactions AS r (source, target_url, actor_external_id, kind, created_at)
+  SELECT 'farcaster', url, $1, kind, to_timestamp(ts) FROM incoming WHERE url IS NOT NULL
+  ON CONFLICT (source, target_url, actor_external_id, kind) DO UPDATE SET
+    created_at = EXCLUDED.created_at
+  WHERE r.created_at IS DISTINCT FROM EXCLUDED.created_at
 )
 INSERT INTO reactions AS r (source, post_external_id, actor_external_id, kind, created_at)
-SELECT 'farcaster', post, $1, kind, to_timestamp(ts) FROM incoming
+SELECT 'farcaster', post, $1, kind, to_timestamp(ts) FROM incoming WHERE post IS NOT NULL
 ON CONFLICT (source, post_external_id, actor_external_id, kind) DO UPDATE SET
   created_at = EXCLUDED.created_at
 WHERE r.created_at IS DISTINCT FROM EXCLUDED.created_at)sql";
@@ -157,13 +166,18 @@ void FarcasterStore::upsert_profile(pqxx::work& tx, std::uint64_t fid, const Pro
 
 void FarcasterStore::replace_reactions(pqxx::work& tx, std::uint64_t fid,
                                        const std::vector<ReactionRow>& rows) {
-  PgArray post, kind, ts;
+  PgArray post, url, kind, ts;
   for (const auto& x : rows) {
-    post.add(x.target_hash);
+    const auto or_null = [](const std::string& v) {
+      return v.empty() ? std::nullopt : std::optional<std::string_view>(v);
+    };
+    post.add(or_null(x.target_hash));
+    url.add(or_null(x.target_url));
     kind.add(x.kind);
     ts.add(x.unix_ts);
   }
-  db_.exec(tx, kReplaceReactions, std::to_string(fid), post.str(), kind.str(), ts.str());
+  db_.exec(tx, kReplaceReactions, std::to_string(fid), post.str(), url.str(), kind.str(),
+           ts.str());
 }
 
 void FarcasterStore::replace_follows(pqxx::work& tx, std::uint64_t fid,

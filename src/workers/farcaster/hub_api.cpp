@@ -130,12 +130,22 @@ void parse_message(const json& m, Page& page) {
   } else if (type == "MESSAGE_TYPE_REACTION_ADD") {
     const json& body = field(data, "reactionBody", "reaction");
     const int kind = reaction_kind(field(body, "type", "reactionBody"));
-    const auto target = body.find("targetCastId");
-    if (kind == 0 || target == body.end() || target->is_null()) {
-      return;  // reactions to URLs or of unknown types are not stored
+    if (kind == 0) {
+      return;  // reactions of unknown types are not stored
     }
-    page.reactions.push_back({message_hash(str_field(*target, "hash", "targetCastId"), "target"),
-                              kind == 1 ? "like" : "recast", unix_time(data)});
+    ReactionRow r;
+    r.kind = kind == 1 ? "like" : "recast";
+    r.unix_ts = unix_time(data);
+    const auto target = body.find("targetCastId");
+    const auto url = body.find("targetUrl");
+    if (target != body.end() && !target->is_null()) {
+      r.target_hash = message_hash(str_field(*target, "hash", "targetCastId"), "target");
+    } else if (url != body.end() && url->is_string() && !url->get_ref<const std::string&>().empty()) {
+      r.target_url = url->get<std::string>();
+    } else {
+      return;  // no target we can read: nothing to store
+    }
+    page.reactions.push_back(std::move(r));
   } else if (type == "MESSAGE_TYPE_LINK_ADD") {
     const json& body = field(data, "linkBody", "link");
     if (str_field(body, "type", "linkBody") == "follow") {

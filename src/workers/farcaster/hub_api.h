@@ -35,8 +35,9 @@ struct CastRow {
 };
 
 struct ReactionRow {
-  std::string target_hash;
-  std::string kind;  // "like" | "recast"
+  std::string target_hash;  // the cast reacted to (0x-hex); empty for a reaction to a URL
+  std::string target_url;   // targetUrl (a channel, an NFT's chain:// URL); empty for a cast
+  std::string kind;         // "like" | "recast"
   std::int64_t unix_ts = 0;
 };
 

@@ -12,6 +12,7 @@ using json = nlohmann::json;
 
 constexpr std::size_t kMaxIdChars = 12;  // 36^12 fits in 64 bits
 constexpr std::size_t kMaxSubName = 21;  // Reddit's own limit
+constexpr const char* kDeletedAuthor = "[deleted]";
 
 // PostgreSQL text and jsonb cannot hold NUL: drop it wherever it appears.
 void strip_nul(json& j) {
@@ -77,7 +78,9 @@ Item parse_item(const std::string& kind, json data) {
   }
   it.created_utc = created->get<double>();
   it.author = str(data, "author");
-  it.author_fullname = str(data, "author_fullname");
+  // "[deleted]" is no account: whatever t2_ id comes with it (some answers keep the former
+  // author's), it must not become or overwrite a profile.
+  it.author_fullname = it.author == kDeletedAuthor ? "" : str(data, "author_fullname");
   it.subreddit = str(data, "subreddit");
   it.score = opt_int(data, "score");
   const std::string permalink = str(data, "permalink");

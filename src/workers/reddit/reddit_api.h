@@ -35,7 +35,7 @@ struct Item {
   std::string fullname;        // "t3_abc": our external_id
   std::uint64_t number = 0;    // the id's base-36 value: grows with time, compares age
   std::string author;          // "[deleted]" for deleted accounts
-  std::string author_fullname;  // "t2_…"; empty for deleted accounts
+  std::string author_fullname;  // "t2_…"; empty for "[deleted]", even when the body had one
   std::string subreddit;
   std::optional<std::string> title;  // posts only
   std::string content;               // selftext or body

@@ -40,6 +40,11 @@ std::optional<double> header_number(const HttpResponse& r, const char* name) {
   return v;
 }
 
+bool bare_429(const HttpResponse& r) {
+  return r.status == 429 && r.headers.count("x-ratelimit-remaining") == 0 &&
+         r.headers.count("x-ratelimit-used") == 0 && r.headers.count("x-ratelimit-reset") == 0;
+}
+
 std::string cause_of(const HttpResponse& r) {
   if (r.status == 0) {
     return r.error.empty() ? std::string("no response") : r.error;
@@ -79,6 +84,19 @@ bool RedditClient::sleep(milliseconds d) const {
   return true;
 }
 
+void RedditClient::check_user_agent(const HttpResponse& r, const std::string& what) {
+  bare_429s_ = bare_429(r) ? bare_429s_ + 1 : 0;
+  if (bare_429s_ < kBare429Limit) {
+    return;
+  }
+  throw UserAgentRefused(
+      what + ": HTTP 429 without X-Ratelimit headers " + std::to_string(kBare429Limit) +
+      " times in a row (after retries): Reddit answers so to a User-Agent it refuses, so the "
+      "User-Agent \"" + settings_.user_agent + "\" is the likely cause; Reddit asks for "
+      "\"<platform>:<app id>:<version> (by /u/<reddit username>)\": set workers.reddit.username "
+      "or a workers.reddit.user_agent of that form");
+}
+
 bool RedditClient::token_fresh() const { return !token_.empty() && Clock::now() < token_expires_; }
 
 void RedditClient::authenticate() {
@@ -93,6 +111,7 @@ void RedditClient::authenticate() {
   for (unsigned attempt = 1; attempt <= settings_.attempts; ++attempt) {
     const HttpResponse r = http_.perform(req);
     requests_ += r.attempts;
+    check_user_agent(r, "reddit token request to " + redact_url(settings_.auth_url));
     if (r.status == 401 || r.status == 403) {
       throw AuthError("reddit token endpoint " + redact_url(settings_.auth_url) +
                       " refused the client credentials (HTTP " + std::to_string(r.status) +
@@ -156,6 +175,7 @@ Listing RedditClient::listing(const std::string& path, const std::string& kind) 
       authenticate();
     }
     const HttpResponse r = authorized_get(url);
+    check_user_agent(r, "GET " + shown);
     if (r.status == 401 && !refreshed) {
       // The token was revoked or expired early: one refresh, and this try does not count.
       spdlog::warn("reddit: GET {} answered 401; refreshing the access token", shown);

@@ -27,6 +27,14 @@ class FetchError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Requests kept being answered 429 without X-Ratelimit-* headers: how Reddit refuses a
+// User-Agent that breaks its rules (its rate-limit answers always carry them). Waiting cannot
+// help, so the cycle fails naming the User-Agent.
+class UserAgentRefused : public FetchError {
+ public:
+  using FetchError::FetchError;
+};
+
 struct ClientSettings {
   std::string base_url;  // e.g. https://oauth.reddit.com (no trailing slash)
   std::string auth_url;  // e.g. https://www.reddit.com/api/v1/access_token
@@ -43,6 +51,8 @@ struct ClientSettings {
 // Not thread-safe: one client per worker thread. Never logs the secret, the token or queries.
 class RedditClient {
  public:
+  static constexpr int kBare429Limit = 2;
+
   explicit RedditClient(ClientSettings settings);
 
   // Fetches a fresh token. Throws AuthError (credentials refused) or FetchError.
@@ -51,7 +61,9 @@ class RedditClient {
   // GET base_url + path (with query) as a Listing of `kind`. The token is refreshed shortly
   // before it expires; a 401 refreshes it once and retries. 429/5xx/network errors are retried
   // by HttpClient, malformed bodies here, each logged with its cause. Throws FetchError,
-  // AuthError, or MalformedResponse-derived FetchError after the last attempt.
+  // AuthError, or MalformedResponse-derived FetchError after the last attempt, and
+  // UserAgentRefused (also from authenticate) once kBare429Limit answers in a row, each after
+  // HttpClient's retries, were 429s without X-Ratelimit-* headers.
   Listing listing(const std::string& path, const std::string& kind);
 
   // Requests sent so far (every attempt), for logs and tests.
@@ -61,6 +73,8 @@ class RedditClient {
  private:
   HttpResponse authorized_get(const std::string& url);
   bool token_fresh() const;
+  // Counts bare 429s in a row; throws UserAgentRefused at kBare429Limit.
+  void check_user_agent(const HttpResponse& r, const std::string& what);
   // Spreads the requests left in the server's window over the time left in it.
   void pace(const HttpResponse& r);
   bool sleep(std::chrono::milliseconds d) const;
@@ -71,6 +85,7 @@ class RedditClient {
   std::string token_;
   std::chrono::steady_clock::time_point token_expires_{};
   int requests_ = 0, tokens_fetched_ = 0;
+  int bare_429s_ = 0;
 };
 
 }  // namespace socialai::reddit

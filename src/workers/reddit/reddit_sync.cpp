@@ -2,6 +2,8 @@
 #include "workers/reddit/reddit_sync.h"
 
 #include <algorithm>
+#include <cctype>
+#include <string_view>
 
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
@@ -37,6 +39,70 @@ std::string required(const WorkerContext& ctx, const std::string& key, const cha
   return *v;
 }
 
+// Whether `url` points at Reddit itself (reddit.com or a subdomain such as oauth.reddit.com).
+bool is_reddit_url(const std::string& url) {
+  const auto scheme = url.find("://");
+  std::string host = url.substr(scheme == std::string::npos ? 0 : scheme + 3);
+  host = host.substr(0, host.find_first_of("/?#"));
+  if (const auto at = host.rfind('@'); at != std::string::npos) {
+    host = host.substr(at + 1);
+  }
+  host = host.substr(0, host.find(':'));
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  while (!host.empty() && host.back() == '.') {
+    host.pop_back();
+  }
+  constexpr std::string_view kDomain = ".reddit.com";
+  return host == "reddit.com" ||
+         (host.size() > kDomain.size() &&
+          host.compare(host.size() - kDomain.size(), kDomain.size(), kDomain) == 0);
+}
+
+// Reddit's API rules ask for "<platform>:<app id>:<version> (by /u/<username>)" and answer
+// other User-Agents with bare 429s, so against Reddit itself one is required: `user_agent` of
+// that form, or `username` to build it. Elsewhere (the devnet) a generic one will do.
+std::string user_agent(const WorkerContext& ctx, const std::string& base_url) {
+  const std::string prefix = std::string("linux:socialai:") + SOCIALAI_VERSION;
+  const bool reddit = is_reddit_url(base_url);
+  const std::string ua = ctx.setting_or("user_agent", "");
+  if (std::any_of(ua.begin(), ua.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+    throw DependencyError("reddit: user_agent must not contain control characters");
+  }
+  if (!ua.empty()) {
+    if (reddit && ua.find("(by /u/") == std::string::npos) {
+      throw DependencyError("reddit: user_agent \"" + ua + "\" lacks \"(by /u/<reddit username>)\", "
+                            "which Reddit requires (it answers other User-Agents with 429s); "
+                            "write it as \"" + prefix + " (by /u/<name>)\" or set "
+                            "workers.reddit.username instead");
+    }
+    return ua;
+  }
+  std::string name = ctx.setting_or("username", "");
+  for (const char* p : {"/u/", "u/"}) {
+    if (name.rfind(p, 0) == 0) {
+      name = name.substr(std::string_view(p).size());
+    }
+  }
+  if (!name.empty()) {
+    const bool valid = name.size() <= 20 && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+                         return std::isalnum(c) != 0 || c == '_' || c == '-';
+                       });
+    if (!valid) {
+      throw DependencyError("reddit: username \"" + name + "\" is not a Reddit username "
+                            "(up to 20 of A-Z, a-z, 0-9, _ and -)");
+    }
+    return prefix + " (by /u/" + name + ")";
+  }
+  if (reddit) {
+    throw DependencyError("reddit: no User-Agent for " + redact_url(base_url) + ": Reddit requires "
+                          "\"<platform>:<app id>:<version> (by /u/<reddit username>)\" and answers "
+                          "others with 429s; set workers.reddit.username (the default becomes \"" +
+                          prefix + " (by /u/<username>)\") or workers.reddit.user_agent");
+  }
+  return prefix + " (socialai reddit worker)";
+}
+
 }  // namespace
 
 void RedditSync::validate(WorkerContext& ctx) {
@@ -54,8 +120,7 @@ void RedditSync::validate(WorkerContext& ctx) {
   }
   s.base_url = ctx.setting_or("base_url", kDefaultBaseUrl);
   s.auth_url = ctx.setting_or("auth_url", kDefaultAuthUrl);
-  s.user_agent = ctx.setting_or(
-      "user_agent", std::string("linux:socialai:") + SOCIALAI_VERSION + " (socialai reddit worker)");
+  s.user_agent = user_agent(ctx, s.base_url);
   s.requests_per_minute = static_cast<double>(ctx.setting_int("requests_per_minute", 60));
   s.should_stop = [this] { return ctx_ != nullptr && ctx_->stopping(); };
   comments_ = setting_bool(ctx, "comments", true);
@@ -91,6 +156,8 @@ void RedditSync::run_cycle(WorkerContext& ctx) {
           spdlog::info("reddit: r/{} {}: {} fetched, {} written in {} page(s){}", sub, stream,
                        r.fetched, r.written, r.pages, r.complete ? "" : "; pass continues");
         }
+      } catch (const reddit::UserAgentRefused&) {
+        throw;  // every stream would meet it: the cycle fails, naming the User-Agent
       } catch (const reddit::FetchError& e) {
         if (ctx.stopping()) {
           return;

@@ -19,7 +19,11 @@ namespace socialai {
 //   client_secret        OAuth client secret (required; "${REDDIT_CLIENT_SECRET}")
 //   base_url             API root (default https://oauth.reddit.com)
 //   auth_url             token endpoint (default https://www.reddit.com/api/v1/access_token)
-//   user_agent           default "linux:socialai:<version> (socialai reddit worker)"
+//   user_agent           against reddit.com it must contain "(by /u/<name>)"
+//   username             Reddit account for the default User-Agent
+//                        "linux:socialai:<version> (by /u/<username>)"; user_agent or username
+//                        is required when base_url is Reddit's (elsewhere the default is
+//                        "linux:socialai:<version> (socialai reddit worker)")
 //   requests_per_minute  local limit (default 60); pacing from X-Ratelimit-* comes on top
 //   comments             also sync the comment stream (default true)
 //   limit                items per page, 1..100 (default 100)
@@ -28,11 +32,13 @@ class RedditSync : public Worker {
  public:
   // Runs once per database (SPEC §8): other instances stand by on the advisory lease.
   bool exclusive() const override { return true; }
-  // Throws DependencyError when a credential or the subreddit list is missing, or when the
-  // token endpoint refuses the credentials or cannot be reached.
+  // Throws DependencyError when a credential, the subreddit list or (against Reddit itself) a
+  // rule-abiding User-Agent is missing, or when the token endpoint refuses the credentials or
+  // cannot be reached.
   void validate(WorkerContext& ctx) override;
   // For every subreddit: the posts stream, then the comment stream. A stream that fails (after
-  // the client's retries) is recorded as a failed item and the cycle goes on.
+  // the client's retries) is recorded as a failed item and the cycle goes on; a refused
+  // User-Agent (reddit::UserAgentRefused) fails the cycle.
   void run_cycle(WorkerContext& ctx) override;
 
  private:

@@ -14,6 +14,9 @@ namespace socialai::solana {
 using Pubkey = std::array<std::uint8_t, 32>;
 
 inline constexpr std::string_view kTokenProgramId = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
+// Token-2022 (token extensions): the same account layout plus extensions, its own mints.
+inline constexpr std::string_view kToken2022ProgramId =
+    "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb";
 inline constexpr std::string_view kMetadataProgramId =
     "metaqbxxUerdq28cj1RbAWkYQm3ybzjb6a8bt518x1s";
 inline constexpr std::string_view kSystemProgramId = "11111111111111111111111111111111";

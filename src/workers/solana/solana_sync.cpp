@@ -2,8 +2,10 @@
 #include "workers/solana/solana_sync.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -21,6 +23,11 @@ using solana::TokenAccount;
 namespace {
 
 constexpr const char* kChain = "solana";
+// Both token programs hold fungible tokens and NFTs; each answers only for its own accounts.
+constexpr std::array<std::string_view, 2> kTokenPrograms = {solana::kTokenProgramId,
+                                                             solana::kToken2022ProgramId};
+// Calls per wallet in a chunk's first batch: balance, one per token program, signatures.
+constexpr std::size_t kFirstCalls = 2 + kTokenPrograms.size();
 
 std::string cursor_key(const std::string& wallet) { return "signatures:" + wallet; }
 
@@ -191,8 +198,8 @@ void SolanaSync::run_cycle(WorkerContext& ctx) {
 
 void SolanaSync::sync_chunk(WorkerContext& ctx, const Settings& s,
                             const std::vector<std::string>& chunk) {
-  // Cursors of the whole chunk, then one batch: balance, token accounts and the first page of
-  // new signatures per wallet (an idle cycle costs one request per chunk).
+  // Cursors of the whole chunk, then one batch: balance, token accounts of both token programs
+  // and the first page of new signatures per wallet (an idle cycle costs one request per chunk).
   std::map<std::string, std::string> cursors;
   Db& db = ctx.db();
   db.with_transaction([&](pqxx::work& tx) {
@@ -207,10 +214,12 @@ void SolanaSync::sync_chunk(WorkerContext& ctx, const Settings& s,
   std::vector<JsonRpcCall> calls;
   for (const auto& w : chunk) {
     calls.push_back({"getBalance", json::array({w, {{"commitment", s.commitment}}})});
-    calls.push_back({"getTokenAccountsByOwner",
-                     json::array({w,
-                                  {{"programId", solana::kTokenProgramId}},
-                                  {{"encoding", "jsonParsed"}, {"commitment", s.commitment}}})});
+    for (const std::string_view program : kTokenPrograms) {
+      calls.push_back({"getTokenAccountsByOwner",
+                       json::array({w,
+                                    {{"programId", program}},
+                                    {{"encoding", "jsonParsed"}, {"commitment", s.commitment}}})});
+    }
     const auto c = cursors.find(cursor_key(w));
     calls.push_back(signatures_call(w, s, c == cursors.end() ? std::nullopt
                                                              : std::optional<std::string>(c->second),
@@ -233,10 +242,14 @@ void SolanaSync::sync_chunk(WorkerContext& ctx, const Settings& s,
     if (c != cursors.end()) {
       w.cursor = c->second;
     }
+    const std::size_t at = kFirstCalls * i;
     try {
-      w.lamports = solana::parse_balance(result_of(results[3 * i]));
-      w.accounts = solana::parse_token_accounts(result_of(results[3 * i + 1]), w.address);
-      fetch_history(ctx, s, w, result_of(results[3 * i + 2]));
+      w.lamports = solana::parse_balance(result_of(results[at]));
+      for (std::size_t p = 0; p < kTokenPrograms.size(); ++p) {
+        auto accounts = solana::parse_token_accounts(result_of(results[at + 1 + p]), w.address);
+        w.accounts.insert(w.accounts.end(), accounts.begin(), accounts.end());
+      }
+      fetch_history(ctx, s, w, result_of(results[at + kFirstCalls - 1]));
       fetch_metadata(ctx, s, w);
       write(ctx, w);
     } catch (const pqxx::broken_connection&) {
