@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "manager/admin_page.h"
+#include "manager/log_follow.h"
 #include "manager/log_router.h"
 #include "manager/supervisor.h"
 
@@ -234,17 +235,7 @@ ApiHandler make_api_handler(Supervisor& sup, LogRouter& log, ApiHooks hooks) {
         if (req.method != "GET") {
           return json_error(405, "use GET");
         }
-        std::size_t n = 100;
-        if (const auto it = req.query.find("lines"); it != req.query.end()) {
-          try {
-            n = static_cast<std::size_t>(std::stoul(it->second));
-          } catch (const std::exception&) {
-            return json_error(400, "lines must be a number");
-          }
-        }
-        n = std::min<std::size_t>(n, LogRouter::kRingLines);
-        nlohmann::json body{{"worker", name}, {"lines", log.recent(name, n)}};
-        return ok_json(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        return logs_reply(log, name, req.query);
       }
       Supervisor::Control c;
       if (action == "restart") {
