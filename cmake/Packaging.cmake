@@ -5,8 +5,8 @@
 include(GNUInstallDirs)
 
 # Binaries. Workers not written yet have no target; the manager finds installed workers beside
-# its own executable, so they all go to bin/.
-set(_socialai_programs socialai-manager socialai-devnet)
+# its own executable, so they all go to bin/, with socialai-ctl.
+set(_socialai_programs socialai-manager socialai-ctl)
 foreach(_w farcaster reddit ethereum base solana ai search)
   list(APPEND _socialai_programs socialai-worker-${_w})
 endforeach()
@@ -15,30 +15,50 @@ foreach(_t IN LISTS _socialai_programs)
     install(TARGETS ${_t} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
   endif()
 endforeach()
+# Development only, so not in the .deb (which installs the default components): the devnet
+# simulators and the configuration that points every worker at them.
+#   cmake --install build --component devnet
+install(TARGETS socialai-devnet RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+  COMPONENT devnet EXCLUDE_FROM_ALL)
+install(FILES ${PROJECT_SOURCE_DIR}/config/dev.json
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/socialai/config COMPONENT devnet EXCLUDE_FROM_ALL)
 
 # Migrations (also embedded in the binaries; shipped for operators who apply them by hand),
-# configuration templates, the unit file and the README the unit's Documentation= points to.
+# the configuration template, the unit file and the README the unit's Documentation= points to.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/sql/ DESTINATION ${CMAKE_INSTALL_DATADIR}/socialai/sql
   FILES_MATCHING PATTERN "*.sql")
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/config/
-  DESTINATION ${CMAKE_INSTALL_DATADIR}/socialai/config FILES_MATCHING PATTERN "*.json")
-# The production config, a conffile in the .deb. Decided at install time: prefix /usr means
-# /etc/socialai (as GNUInstallDirs does), another prefix <prefix>/etc/socialai; and straight onto
-# a live system (no DESTDIR; CPack always stages with one) an existing file is kept, so
+install(FILES ${PROJECT_SOURCE_DIR}/config/socialai.json
+  DESTINATION ${CMAKE_INSTALL_DATADIR}/socialai/config)
+# Files under /etc, conffiles in the .deb: the configuration, the environment template (mode
+# 0600: it is where the secrets go) and the logrotate snippet. Decided at install time: prefix
+# /usr means /etc (as GNUInstallDirs does), another prefix <prefix>/etc; and straight onto a
+# live system (no DESTDIR; CPack always stages with one) an existing file is kept, so
 # `cmake --install` never overwrites an operator's edits.
-install(CODE "
-  if(CMAKE_INSTALL_PREFIX STREQUAL \"/usr\")
-    set(_socialai_etc /etc/socialai)
-  else()
-    set(_socialai_etc \"\${CMAKE_INSTALL_PREFIX}/etc/socialai\")
+function(socialai_install_etc source subdir)
+  cmake_parse_arguments(ARG "" "" "PERMISSIONS" ${ARGN})
+  get_filename_component(_name ${source} NAME)
+  set(_perms OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  if(ARG_PERMISSIONS)
+    set(_perms ${ARG_PERMISSIONS})
   endif()
-  if(\"\$ENV{DESTDIR}\" STREQUAL \"\" AND EXISTS \"\${_socialai_etc}/socialai.json\")
-    message(STATUS \"Keeping: \${_socialai_etc}/socialai.json\")
-  else()
-    file(INSTALL DESTINATION \"\${_socialai_etc}\" TYPE FILE
-      FILES \"${PROJECT_SOURCE_DIR}/config/socialai.json\")
-  endif()")
-install(FILES ${PROJECT_SOURCE_DIR}/packaging/systemd/socialai-manager.service
+  install(CODE "
+    if(CMAKE_INSTALL_PREFIX STREQUAL \"/usr\")
+      set(_etc /etc/${subdir})
+    else()
+      set(_etc \"\${CMAKE_INSTALL_PREFIX}/etc/${subdir}\")
+    endif()
+    if(\"\$ENV{DESTDIR}\" STREQUAL \"\" AND EXISTS \"\${_etc}/${_name}\")
+      message(STATUS \"Keeping: \${_etc}/${_name}\")
+    else()
+      file(INSTALL DESTINATION \"\${_etc}\" TYPE FILE PERMISSIONS ${_perms}
+        FILES \"${source}\")
+    endif()")
+endfunction()
+socialai_install_etc(${PROJECT_SOURCE_DIR}/config/socialai.json socialai)
+socialai_install_etc(${PROJECT_SOURCE_DIR}/packaging/etc/socialai/env socialai
+  PERMISSIONS OWNER_READ OWNER_WRITE)
+socialai_install_etc(${PROJECT_SOURCE_DIR}/packaging/etc/logrotate.d/socialai logrotate.d)
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/systemd/socialai.service
   DESTINATION lib/systemd/system)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 # Example Prometheus alerting rules (docs/operations.md, "Metrics").
@@ -77,8 +97,9 @@ else()
 libboost-filesystem1.81.0, libsystemd0, libstdc++6, libgcc-s1, libc6")
 endif()
 
-# Maintainer scripts: account and log directory (postinst), stop before removal (prerm),
-# daemon-reload and purge (postrm); conffiles lists /etc/socialai/socialai.json.
+# Maintainer scripts: account and log directory, the move from socialai-manager.service
+# (postinst), stop before removal (prerm), daemon-reload and purge (postrm); conffiles lists
+# the three files under /etc.
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${PROJECT_SOURCE_DIR}/packaging/debian/conffiles
   ${PROJECT_SOURCE_DIR}/packaging/debian/postinst

@@ -81,11 +81,48 @@ no_test_binaries() {
   names="$(ls "$pkgroot/usr/bin")"
   ! grep -Eq 'test|fake|bench' <<<"$names"
 }
+# The devnet simulators and their configuration are for development (cmake --install
+# --component devnet), never in the production package.
+no_development_files() {
+  local files
+  files="$(cd "$pkgroot" && find . -name '*devnet*' -o -name dev.json)"
+  [ -z "$files" ] || { echo "$files" >&2; return 1; }
+}
+# Every variable the production config names is in the environment template, commented.
+env_template_names_every_variable() {
+  local var ok=0
+  for var in $(grep -o '\${[A-Za-z_][A-Za-z0-9_]*' "$pkgroot/etc/socialai/socialai.json" |
+    cut -c3- | sort -u); do
+    grep -Eq "^#$var=" "$pkgroot/etc/socialai/env" || { echo "env lacks #$var=" >&2; ok=1; }
+  done
+  ! grep -Ev '^(#.*)?$' "$pkgroot/etc/socialai/env" >&2 || ok=1  # nothing set, all commented
+  return "$ok"
+}
+# Modes and owners as dpkg will create them (the data area's tar listing).
+ships_mode() {  # ships_mode PATH MODE-STRING
+  local listing
+  listing="$(dpkg-deb -c "$deb")"
+  grep -Eq "^$2 root/root .* \./$1\$" <<<"$listing"
+}
+# logrotate's own parser on a copy aimed into the scratch tree (as the calling user, since the
+# socialai account need not exist here). Any error fails.
+logrotate_parses() {
+  local dir="$scratch/logrotate" out
+  mkdir -p "$dir/log"
+  sed -e "s|/var/log/socialai|$dir/log|" -e "s|su socialai socialai|su $(id -un) $(id -gn)|" \
+    -e "s|create 0640 socialai socialai|create 0640 $(id -un) $(id -gn)|" \
+    "$pkgroot/etc/logrotate.d/socialai" >"$dir/conf"
+  echo line >"$dir/log/socialai.log"
+  out="$(logrotate --debug --force --state "$dir/state" "$dir/conf" 2>&1)" ||
+    { echo "$out" >&2; return 1; }
+  ! grep -qi 'error' <<<"$out" || { echo "$out" >&2; return 1; }
+  grep -q 'renaming .*socialai.log to .*socialai.log-' <<<"$out" || { echo "$out" >&2; return 1; }
+}
 libraries_resolve() {
   local libs
   libs="$(ldd "$1")" && ! grep -q 'not found' <<<"$libs"
 }
-prints_version() { [ "$("$pkgroot/usr/bin/socialai-manager" --version)" = "socialai-manager $version" ]; }
+prints_version() { [ "$("$pkgroot/usr/bin/$1" --version)" = "$1 $version" ]; }
 # --check-config runs in $scratch with a clean environment, so neither the caller's variables
 # nor a .env in the working directory leak in; it must accept the shipped template and redact the
 # secrets it is given.
@@ -106,9 +143,16 @@ unit_verifies() {
   local units="$scratch/units" out
   mkdir -p "$units"
   sed "s|/usr/bin/socialai-manager|$pkgroot/usr/bin/socialai-manager|" \
-    "$pkgroot/usr/lib/systemd/system/socialai-manager.service" >"$units/socialai-manager.service"
-  out="$(systemd-analyze verify "$units/socialai-manager.service" 2>&1)" || { echo "$out" >&2; return 1; }
+    "$pkgroot/usr/lib/systemd/system/socialai.service" >"$units/socialai.service"
+  out="$(systemd-analyze verify "$units/socialai.service" 2>&1)" || { echo "$out" >&2; return 1; }
   [ -z "$out" ] || { echo "$out" >&2; return 1; }
+}
+# `systemctl enable --now socialai` names the unit file itself; the old name is an alias.
+unit_named_socialai() {
+  [ -s "$pkgroot/usr/lib/systemd/system/socialai.service" ] &&
+    [ ! -e "$pkgroot/usr/lib/systemd/system/socialai-manager.service" ] &&
+    grep -qx 'Alias=socialai-manager.service' "$pkgroot/usr/lib/systemd/system/socialai.service" &&
+    grep -qx 'WantedBy=multi-user.target' "$pkgroot/usr/lib/systemd/system/socialai.service"
 }
 # dpkg itself unpacks the package into a private root with its own database, so conffile
 # registration and the file list are dpkg's view, not ours. Only --unpack: configuring runs the
@@ -128,24 +172,31 @@ dpkg_status_unpacked() {
 dpkg_has_conffile() {
   local conffiles
   conffiles="$(dpkg-query --root="$dpkg_root" -W -f='${Conffiles}\n' socialai)" &&
-    grep -Eq '^ /etc/socialai/socialai.json ([0-9a-f]{32}|newconffile)$' <<<"$conffiles"
+    grep -Eq "^ $1 ([0-9a-f]{32}|newconffile)\$" <<<"$conffiles"
 }
 
 check "Package is socialai" test "$(field Package)" = socialai
 check "Depends covers every library the binaries load ($depends)" depends_cover_libraries
-check "conffiles lists /etc/socialai/socialai.json" \
-  grep -qx /etc/socialai/socialai.json "$scratch/DEBIAN/conffiles"
+conffiles=(/etc/socialai/socialai.json /etc/socialai/env /etc/logrotate.d/socialai)
+for f in "${conffiles[@]}"; do
+  check "conffiles lists $f" grep -qx "$f" "$scratch/DEBIAN/conffiles"
+done
 for script in postinst prerm postrm; do
   check "$script is executable and parses" script_parses "$scratch/DEBIAN/$script"
 done
 check "postinst creates the socialai user and /var/log/socialai" \
   postinst_sets_up_account "$scratch/DEBIAN/postinst"
 
-for f in usr/bin/socialai-manager usr/bin/socialai-worker-search \
-  usr/lib/systemd/system/socialai-manager.service etc/socialai/socialai.json \
-  usr/share/socialai/config/socialai.json usr/share/socialai/config/dev.json; do
+for f in usr/bin/socialai-manager usr/bin/socialai-ctl usr/bin/socialai-worker-search \
+  usr/lib/systemd/system/socialai.service etc/socialai/socialai.json etc/socialai/env \
+  etc/logrotate.d/socialai usr/share/socialai/config/socialai.json; do
   check "ships /$f" test -s "$pkgroot/$f"
 done
+check "the unit is socialai.service, aliased socialai-manager.service" unit_named_socialai
+check "/etc/socialai/env is root's, mode 0600" ships_mode etc/socialai/env -rw-------
+check "/etc/socialai/env names every variable of socialai.json, all commented" \
+  env_template_names_every_variable
+check "ships no devnet simulator and no dev.json" no_development_files
 for sql in "$ROOT"/sql/*.sql; do
   check "ships /usr/share/socialai/sql/${sql##*/}" cmp -s "$sql" "$pkgroot/usr/share/socialai/sql/${sql##*/}"
 done
@@ -153,16 +204,25 @@ check "ships no test binaries" no_test_binaries
 for exe in "$pkgroot"/usr/bin/*; do
   check "${exe##*/}: every shared library resolves" libraries_resolve "$exe"
 done
-check "socialai-manager --version prints $version" prints_version
+for exe in socialai-manager socialai-ctl; do
+  check "$exe --version prints $version" prints_version "$exe"
+done
 check "--check-config accepts /etc/socialai/socialai.json, secrets redacted" check_config_ok
 if command -v systemd-analyze >/dev/null; then
-  check "systemd-analyze verify socialai-manager.service" unit_verifies
+  check "systemd-analyze verify socialai.service" unit_verifies
 else
   log "systemd-analyze not found; unit file not verified"
 fi
+if command -v logrotate >/dev/null; then
+  check "logrotate parses /etc/logrotate.d/socialai and rotates with it" logrotate_parses
+else
+  log "logrotate not found; /etc/logrotate.d/socialai not checked"
+fi
 check "dpkg --root --unpack" dpkg_unpacks
 check "dpkg records socialai $version as unpacked" dpkg_status_unpacked
-check "dpkg registers the conffile" dpkg_has_conffile
+for f in "${conffiles[@]}"; do
+  check "dpkg registers the conffile $f" dpkg_has_conffile "$f"
+done
 check "dpkg unpacked /usr/bin/socialai-manager" test -x "$dpkg_root/usr/bin/socialai-manager"
 
 [ "$fail" -eq 0 ] || die "package checks failed: $deb"

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "manager/admin_page.h"
+#include "manager/log_follow.h"
 #include "manager/log_router.h"
 #include "manager/supervisor.h"
 
@@ -111,24 +112,6 @@ ApiReply console_reply() {
   r.headers["X-Frame-Options"] = "DENY";
   r.headers["Referrer-Policy"] = "no-referrer";
   return r;
-}
-
-// GET …/logs?lines=N: the last N (default 100, at most the ring) lines of `name`'s ring.
-ApiReply logs_reply(const ApiRequest& req, const LogRouter& log, const std::string& name) {
-  if (req.method != "GET") {
-    return json_error(405, "use GET");
-  }
-  std::size_t n = 100;
-  if (const auto it = req.query.find("lines"); it != req.query.end()) {
-    try {
-      n = static_cast<std::size_t>(std::stoul(it->second));
-    } catch (const std::exception&) {
-      return json_error(400, "lines must be a number");
-    }
-  }
-  n = std::min<std::size_t>(n, LogRouter::kRingLines);
-  nlohmann::json body{{"worker", name}, {"lines", log.recent(name, n)}};
-  return ok_json(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace
@@ -242,7 +225,10 @@ ApiHandler make_api_handler(Supervisor& sup, LogRouter& log, ApiHooks hooks) {
       return ok_json(status_to_json(sup.status()));
     }
     if (req.path == "/api/manager/logs") {
-      return logs_reply(req, log, "manager");  // the manager's own lines (the console shows them)
+      if (req.method != "GET") {
+        return json_error(405, "use GET");
+      }
+      return logs_reply(log, "manager", req.query);  // the manager's own lines (the console)
     }
     if (parts.size() == 4 && parts[0] == "api" && parts[1] == "workers") {
       const std::string& name = parts[2];
@@ -252,7 +238,10 @@ ApiHandler make_api_handler(Supervisor& sup, LogRouter& log, ApiHooks hooks) {
         return json_error(404, "unknown worker");
       }
       if (action == "logs") {
-        return logs_reply(req, log, name);
+        if (req.method != "GET") {
+          return json_error(405, "use GET");
+        }
+        return logs_reply(log, name, req.query);
       }
       Supervisor::Control c;
       if (action == "restart") {

@@ -1,12 +1,15 @@
 // HttpApi: Beast listener and sessions (do_read starts, on_read completes, ec first).
 #include "manager/http_api.h"
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <optional>
 #include <set>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -85,6 +88,7 @@ struct HttpApi::Impl : std::enable_shared_from_this<HttpApi::Impl> {
   std::map<std::string, std::size_t> per_peer;  // open sessions by client address
   bool stopped = false;
   bool loopback = false;
+  std::size_t waiting = 0;  // sessions in a long poll
   std::uint64_t evicted = 0;
   std::chrono::steady_clock::time_point last_evict_log{};
 
@@ -112,6 +116,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closed_) {
       return;
     }
+    end_wait();
     closed_ = true;
     waiting_for_header_ = false;
     boost::system::error_code ec;
@@ -120,6 +125,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ~Session() {
+    end_wait();
     api_->sessions.erase(this);
     if (auto it = api_->per_peer.find(peer_); it != api_->per_peer.end() && --it->second == 0) {
       api_->per_peer.erase(it);
@@ -200,7 +206,75 @@ class Session : public std::enable_shared_from_this<Session> {
       reply = json_error(500, "internal error");
     }
     head_ = r.head;
+    if (reply.wait) {
+      return start_wait(std::move(reply.wait), req.keep_alive());
+    }
     send(std::move(reply), req.keep_alive());
+  }
+
+  // A long poll: watch first, then poll, so whatever happens in between wakes us. The wake
+  // may come from any thread; one post in flight is enough however often it fires.
+  void start_wait(std::shared_ptr<ApiWait> wait, bool keep_alive) {
+    if (api_->waiting >= kMaxWaiting) {
+      auto busy = json_error(503, "too many waiting requests (at most " +
+                                      std::to_string(kMaxWaiting) + "); retry later");
+      busy.headers["Retry-After"] = "1";
+      return send(std::move(busy), keep_alive);
+    }
+    ++api_->waiting;
+    wait_ = std::move(wait);
+    wait_keep_alive_ = keep_alive;
+    auto pending = std::make_shared<std::atomic<bool>>(false);
+    std::weak_ptr<Session> weak = shared_from_this();
+    auto executor = stream_.get_executor();
+    watch_ = wait_->watch([weak, executor, pending] {
+      if (!pending->exchange(true)) {
+        asio::post(executor, [weak, pending] {
+          pending->store(false);
+          if (const auto self = weak.lock()) {
+            self->poll_wait(false);
+          }
+        });
+      }
+    });
+    stream_.expires_never();  // the timer below bounds the wait; send() sets a deadline again
+    timer_.expires_after(wait_->timeout);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) {
+        self->poll_wait(true);
+      }
+    });
+    poll_wait(false);
+  }
+
+  void poll_wait(bool final) {
+    if (!wait_ || closed_) {
+      return;
+    }
+    std::optional<ApiReply> reply;
+    try {
+      reply = wait_->poll(final);
+    } catch (const std::exception& e) {
+      spdlog::error("http: long poll failed: {}", e.what());
+      reply = json_error(500, "internal error");
+    }
+    if (!reply && final) {
+      reply = json_error(500, "internal error");
+    }
+    if (reply) {
+      end_wait();
+      send(std::move(*reply), wait_keep_alive_);
+    }
+  }
+
+  void end_wait() {
+    if (!wait_) {
+      return;
+    }
+    watch_.reset();
+    wait_.reset();
+    timer_.cancel();
+    --api_->waiting;
   }
 
   void send(ApiReply reply, bool keep_alive) {
@@ -234,6 +308,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
+  asio::steady_timer timer_{stream_.get_executor()};
+  std::shared_ptr<ApiWait> wait_;  // set while a long poll waits
+  std::shared_ptr<void> watch_;
+  bool wait_keep_alive_ = false;
   beast::flat_buffer buffer_{kMaxHeaderBytes + kMaxBodyBytes};
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpApi::Impl> api_;

@@ -3,10 +3,12 @@
 // on the io_context's thread. Never throws out of a handler; a bad request gets a 4xx.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,11 +33,26 @@ struct ApiRequest {
   bool listener_loopback = false;  // http.listen is a loopback address
 };
 
+struct ApiReply;
+
+// A long poll: instead of an answer now, the session asks `poll(false)` for one each time the
+// wake function it gave `watch` is called (from any thread), and `poll(true)` (which must
+// answer) once `timeout` has passed. The session does this on the io_context's thread and ends
+// the watch (destroys its handle) before it answers or closes. A waiting connection counts
+// toward the connection limits and is never evicted; at most kMaxWaiting wait at once (any
+// more get 503 at once), and HttpApi::stop() ends every wait.
+struct ApiWait {
+  std::function<std::shared_ptr<void>(std::function<void()> wake)> watch;
+  std::function<std::optional<ApiReply>(bool final)> poll;
+  std::chrono::milliseconds timeout{0};
+};
+
 struct ApiReply {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::map<std::string, std::string> headers;
+  std::shared_ptr<ApiWait> wait;  // set: answer later (the fields above are unused)
 };
 
 using ApiHandler = std::function<ApiReply(const ApiRequest&)>;
@@ -52,6 +69,8 @@ inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
 // sent its request is never evicted).
 inline constexpr std::size_t kMaxSessions = 64;
 inline constexpr std::size_t kMaxSessionsPerPeer = 16;
+// Long polls (ApiWait) open at once, so followers cannot take every connection for long.
+inline constexpr std::size_t kMaxWaiting = 8;
 
 ApiReply json_error(int status, const std::string& message);
 

@@ -203,6 +203,7 @@ void LogRouter::write_lines(const std::string& worker, Stream stream,
   Ring& ring = rings_[worker];
   ring.chunks.push_back(shared);
   ring.lines += shared->lines;
+  ring.total += shared->lines;
   while (ring.chunks.size() > 1 && ring.lines - ring.chunks.front()->lines >= kRingLines) {
     ring.lines -= ring.chunks.front()->lines;
     recycle(ring.chunks.front());
@@ -214,6 +215,10 @@ void LogRouter::write_lines(const std::string& worker, Stream stream,
   st.bytes += bytes;
   lock.unlock();
   cv_data_.notify_one();
+  // A follower that subscribed before its since() call sees the count (mu_ orders the two).
+  if (sub_count_.load(std::memory_order_relaxed) != 0) {
+    notify(worker);
+  }
 }
 
 LogRouter::ChunkPtr LogRouter::take_chunk() {
@@ -288,6 +293,83 @@ std::vector<std::string> LogRouter::recent(const std::string& worker, std::size_
   }
   std::reverse(out.begin(), out.end());
   return out;
+}
+
+LogRouter::Slice LogRouter::since(const std::string& worker, std::uint64_t after,
+                                  std::size_t max) const {
+  return slice(worker, after, max);
+}
+
+LogRouter::Slice LogRouter::tail(const std::string& worker, std::size_t n) const {
+  return slice(worker, std::nullopt, std::min(n, kRingLines));
+}
+
+LogRouter::Slice LogRouter::slice(const std::string& worker, std::optional<std::uint64_t> after,
+                                  std::size_t max) const {
+  std::vector<ChunkPtr> chunks;
+  std::uint64_t total = 0, held = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (const auto it = rings_.find(worker); it != rings_.end()) {
+      chunks.assign(it->second.chunks.begin(), it->second.chunks.end());
+      total = it->second.total;
+      held = it->second.lines;
+    }
+  }
+  const std::uint64_t first = total - held + 1;  // the number of the oldest line held
+  std::uint64_t from = after ? *after : total - std::min<std::uint64_t>(held, max);
+  if (from > total) {
+    from = 0;  // a cursor from another manager process: everything held is new to the caller
+  }
+  Slice out;
+  if (from + 1 < first) {
+    out.skipped = first - 1 - from;
+    from = first - 1;
+  }
+  std::uint64_t seq = first;  // the number of the next line in `chunks`
+  for (auto c = chunks.begin(); c != chunks.end() && out.lines.size() < max; ++c) {
+    if (seq + (*c)->lines <= from + 1) {
+      seq += (*c)->lines;  // wholly at or before the cursor
+      continue;
+    }
+    const std::string_view text = (*c)->text;
+    std::size_t pos = 0;
+    for (std::size_t i = 0; i < (*c)->lines && out.lines.size() < max; ++i, ++seq) {
+      const auto nl = text.find('\n', pos);
+      const auto end = nl == std::string_view::npos ? text.size() : nl;
+      if (seq > from) {
+        out.lines.emplace_back(text.substr(pos, end - pos));
+      }
+      pos = end + 1;
+    }
+  }
+  out.next = from + out.lines.size();
+  return out;
+}
+
+LogRouter::Subscription LogRouter::subscribe(const std::string& worker,
+                                             std::function<void()> fn) {
+  std::shared_ptr<Subscriber> sub(new Subscriber{worker, std::move(fn)}, [this](Subscriber* s) {
+    {
+      std::lock_guard<std::mutex> lock(subs_mu_);
+      subs_.erase(std::remove(subs_.begin(), subs_.end(), s), subs_.end());
+      sub_count_.fetch_sub(1);
+    }
+    delete s;
+  });
+  std::lock_guard<std::mutex> lock(subs_mu_);
+  subs_.push_back(sub.get());
+  sub_count_.fetch_add(1);
+  return sub;
+}
+
+void LogRouter::notify(const std::string& worker) {
+  std::lock_guard<std::mutex> lock(subs_mu_);
+  for (Subscriber* s : subs_) {
+    if (s->worker == worker) {
+      s->fn();
+    }
+  }
 }
 
 std::map<std::string, WorkerLogStats> LogRouter::stats() const {

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -52,6 +53,25 @@ class LogRouter {
   std::vector<std::string> recent(const std::string& worker, std::size_t n) const;
   std::map<std::string, WorkerLogStats> stats() const;
 
+  // Cursor reads for following a worker's log (GET …/logs?after=SEQ). Every line of a worker
+  // gets the next sequence number of that worker (1, 2, …), kept across its restarts.
+  struct Slice {
+    std::vector<std::string> lines;  // oldest first
+    std::uint64_t next = 0;     // number of the last line in `lines`: the cursor to pass next
+    std::uint64_t skipped = 0;  // lines after the cursor that had left the ring already
+  };
+  // The lines numbered after `after`, at most `max`. A cursor ahead of the newest line (given
+  // by another manager process) reads from the start.
+  Slice since(const std::string& worker, std::uint64_t after, std::size_t max) const;
+  // The newest `n` lines (at most kRingLines) and the cursor after them, in one snapshot.
+  Slice tail(const std::string& worker, std::size_t n) const;
+
+  // Calls `fn` after each batch of `worker`'s lines is accepted, on the thread that wrote it
+  // (any thread): `fn` must be quick and must not call into the router. The subscription ends
+  // when the handle is destroyed. REQUIRES: the handle does not outlive the router.
+  using Subscription = std::shared_ptr<void>;
+  Subscription subscribe(const std::string& worker, std::function<void()> fn);
+
   // Reopens log.file by name before the next write (SIGUSR1, after an external logrotate
   // renamed it). Any thread.
   void reopen_file();
@@ -70,7 +90,16 @@ class LogRouter {
   struct Ring {
     std::deque<ChunkPtr> chunks;  // newest last; together at least kRingLines lines if seen
     std::size_t lines = 0;
+    std::uint64_t total = 0;  // lines ever appended: the number of the newest line
   };
+  struct Subscriber {
+    std::string worker;
+    std::function<void()> fn;
+  };
+  // A copy of one ring's chunk pointers (taken under mu_) and the slice it yields.
+  Slice slice(const std::string& worker, std::optional<std::uint64_t> after,
+              std::size_t max) const;
+  void notify(const std::string& worker);
   // Chunk memory is recycled (a fresh 300 KB buffer per read costs page faults and cache
   // misses): a chunk nobody else references goes back to free_. REQUIRES: mu_ held.
   void recycle(ChunkPtr& chunk);
@@ -98,6 +127,9 @@ class LogRouter {
   std::vector<ChunkPtr> free_;
   std::map<std::string, Ring> rings_;
   std::map<std::string, WorkerLogStats> stats_;
+  std::mutex subs_mu_;  // taken after mu_ is released, never with it
+  std::vector<Subscriber*> subs_;
+  std::atomic<std::size_t> sub_count_{0};
   std::thread writer_;
 };
 

@@ -14,6 +14,7 @@
 //   --list-fds         print "fds: 0 1 2 ..." (its open descriptors) at start
 //   --start-file F     before flooding, wait until F exists (benchmarks start every
 //                      supervisor's flood at the same instant, without its start-up cost)
+//   --usr1-lines       print "usr1 <n>" for the n-th SIGUSR1 (a line on the test's cue)
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -26,7 +27,9 @@
 namespace {
 
 volatile sig_atomic_t g_term = 0;
+volatile sig_atomic_t g_usr1 = 0;
 void on_term(int) { g_term = 1; }
+void on_usr1(int) { g_usr1 = g_usr1 + 1; }
 
 void write_all(int fd, const std::string& s) {
   const char* p = s.data();
@@ -47,7 +50,7 @@ int main(int argc, char** argv) {
   int exit_code = -1;
   long run_ms = 0, flood = 0, line_bytes = 0, long_line = 0;
   bool ignore_term = false, grandchild = false, invalid_utf8 = false, list_fds = false;
-  bool detach = false;
+  bool detach = false, usr1_lines = false;
   const char* partial = nullptr;
   const char* pid_file = nullptr;
   const char* start_file = nullptr;
@@ -67,6 +70,7 @@ int main(int argc, char** argv) {
     else if (a == "--pid-file") pid_file = next();
     else if (a == "--list-fds") list_fds = true;
     else if (a == "--start-file") start_file = next();
+    else if (a == "--usr1-lines") usr1_lines = true;
     else {
       std::fprintf(stderr, "fake_worker: unknown argument %s\n", a.c_str());
       return 2;
@@ -142,8 +146,22 @@ int main(int argc, char** argv) {
     usleep(static_cast<useconds_t>(run_ms * 1000));
     return exit_code;
   }
+  // SIGUSR1 and SIGTERM blocked but inside sigsuspend, so none is missed between the check
+  // and the wait.
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGUSR1);
+  sigprocmask(SIG_BLOCK, &block, &old);
+  if (usr1_lines) {
+    signal(SIGUSR1, on_usr1);
+  }
+  long printed = 0;
   while (!g_term) {
-    pause();
+    while (printed < g_usr1) {
+      write_all(1, "usr1 " + std::to_string(++printed) + "\n");
+    }
+    sigsuspend(&old);
   }
   write_all(1, "fake_worker got SIGTERM\n");
   return 0;

@@ -125,5 +125,72 @@ TEST_F(LogRouterTest, FileRotatesOnWholeLines) {
   EXPECT_NE(read("agg.log").find("[w] line 999\n"), std::string::npos);
 }
 
+// The cursor reads behind `socialai-ctl logs -f`: reading in small steps while batches of any
+// size keep coming yields every line once, in order; lines that left the ring are counted.
+TEST_F(LogRouterTest, CursorReadsLoseAndRepeatNothing) {
+  LogRouter r(LogFormat::kText, out_, std::nullopt);
+  EXPECT_EQ(r.tail("w", 10).next, 0u);
+  EXPECT_TRUE(r.since("w", 0, 10).lines.empty());
+  int written = 0;
+  std::uint64_t cursor = 0;
+  std::vector<std::string> seen;
+  for (int round = 0; round < 40; ++round) {
+    std::vector<std::string> batch;
+    for (int i = 0; i < round % 7 + 1; ++i) batch.push_back(std::to_string(written++));
+    r.write_lines("w", Stream::kStdout, lines(batch));
+    r.write_lines("other", Stream::kStdout, lines({"noise"}));
+    const auto s = r.since("w", cursor, 3);  // at most 3 per read: falls behind, catches up
+    EXPECT_EQ(s.skipped, 0u);
+    EXPECT_EQ(s.next, cursor + s.lines.size());
+    seen.insert(seen.end(), s.lines.begin(), s.lines.end());
+    cursor = s.next;
+  }
+  for (auto s = r.since("w", cursor, 3); !s.lines.empty(); s = r.since("w", cursor, 3)) {
+    seen.insert(seen.end(), s.lines.begin(), s.lines.end());
+    cursor = s.next;
+  }
+  ASSERT_EQ(seen.size(), static_cast<std::size_t>(written));
+  for (int i = 0; i < written; ++i) {
+    EXPECT_EQ(seen[static_cast<std::size_t>(i)], "[w] " + std::to_string(i));
+  }
+  EXPECT_EQ(cursor, static_cast<std::uint64_t>(written));
+
+  // The tail and its cursor come from one snapshot.
+  const auto t = r.tail("w", 2);
+  EXPECT_EQ(t.lines, (std::vector<std::string>{"[w] " + std::to_string(written - 2),
+                                               "[w] " + std::to_string(written - 1)}));
+  EXPECT_EQ(t.next, cursor);
+  // A cursor from another manager process (ahead of the newest line) reads from the start.
+  const auto foreign = r.since("w", cursor + 1000, 1);
+  EXPECT_EQ(foreign.lines, (std::vector<std::string>{"[w] 0"}));
+  EXPECT_EQ(foreign.next, 1u);
+}
+
+TEST_F(LogRouterTest, CursorBehindTheRingCountsWhatWasDropped) {
+  LogRouter r(LogFormat::kText, out_, std::nullopt);
+  std::vector<std::string> batch;
+  for (int i = 0; i < 100; ++i) batch.push_back(std::to_string(i));
+  for (int k = 0; k < 30; ++k) r.write_lines("w", Stream::kStdout, lines(batch));  // 3,000 lines
+  const auto s = r.since("w", 5, LogRouter::kRingLines);
+  const std::uint64_t held = 3000 - 5 - s.skipped;
+  EXPECT_GE(held, LogRouter::kRingLines);  // at least the ring's size is kept
+  EXPECT_EQ(s.lines.size(), LogRouter::kRingLines);
+  EXPECT_EQ(s.lines.front(), "[w] " + std::to_string((5 + s.skipped) % 100));
+  EXPECT_EQ(s.next, 5 + s.skipped + LogRouter::kRingLines);
+}
+
+TEST_F(LogRouterTest, SubscribersHearTheirWorkerUntilTheHandleGoes) {
+  LogRouter r(LogFormat::kText, out_, std::nullopt);
+  int woken = 0;
+  auto sub = r.subscribe("w", [&woken] { ++woken; });
+  r.write_lines("w", Stream::kStdout, lines({"a", "b"}));
+  r.write_lines("other", Stream::kStdout, lines({"c"}));
+  r.write_lines("w", Stream::kStderr, lines({"d"}));
+  EXPECT_EQ(woken, 2);
+  sub.reset();
+  r.write_lines("w", Stream::kStdout, lines({"e"}));
+  EXPECT_EQ(woken, 2);
+}
+
 }  // namespace
 }  // namespace socialai::manager
