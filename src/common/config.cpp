@@ -373,7 +373,8 @@ WorkerConfig parse_worker(const Validator& v, const std::string& name, const jso
   v.expect_object(j, path);
   static const std::set<std::string> kCommon = {
       "enabled", "path",    "interval_ms",    "args",     "env",        "max_memory_mb",
-      "nice",    "cpu_max", "max_open_files", "settings", "memory_max", "env_passthrough"};
+      "nice",    "cpu_max", "max_open_files", "settings", "memory_max", "env_passthrough",
+      "log_file"};
   const auto& known = known_worker_keys();
   const auto it = known.find(name);
   std::set<std::string> specific = it == known.end() ? std::set<std::string>{} : it->second;
@@ -409,6 +410,12 @@ WorkerConfig parse_worker(const Validator& v, const std::string& name, const jso
         v.fail(path + ".env." + k, "must be a string");
       }
       w.env[k] = val.get<std::string>();
+    }
+  }
+  if (j.contains("log_file") && !j["log_file"].is_null()) {
+    w.log_file = v.get_string(j, path, "log_file", "");
+    if (w.log_file->empty()) {
+      w.log_file.reset();
     }
   }
   if (j.contains("env_passthrough")) {
@@ -512,7 +519,8 @@ Config parse_config(std::string_view json_text, const std::string& file,
   if (doc.contains("log")) {
     const json& l = doc["log"];
     v.expect_object(l, "log");
-    v.only_keys(l, "log", {"format", "file", "max_bytes", "max_files"});
+    v.only_keys(l, "log",
+                {"format", "file", "max_bytes", "max_files", "timestamps", "stderr_tag", "journal"});
     c.log.format = v.get_string(l, "log", "format", "text");
     if (c.log.format != "text" && c.log.format != "json") {
       v.fail("log.format", "must be \"text\" or \"json\", got \"" + c.log.format + "\"");
@@ -526,6 +534,19 @@ Config parse_config(std::string_view json_text, const std::string& file,
     c.log.max_bytes = static_cast<std::uint64_t>(
         v.get_int(l, "log", "max_bytes", 104857600, 4096, std::int64_t{1} << 40));
     c.log.max_files = static_cast<int>(v.get_int(l, "log", "max_files", 5, 1, 1000));
+    for (auto [key, field] : {std::pair{"timestamps", &c.log.timestamps},
+                              std::pair{"journal", &c.log.journal}}) {
+      *field = v.get_string(l, "log", key, *field);
+      if (*field != "auto" && *field != "always" && *field != "never") {
+        v.fail(std::string("log.") + key,
+               "must be \"auto\", \"always\" or \"never\", got \"" + *field + "\"");
+      }
+    }
+    c.log.stderr_tag = v.get_string(l, "log", "stderr_tag", c.log.stderr_tag);
+    if (c.log.stderr_tag.find_first_of("[]\n\r") != std::string::npos ||
+        c.log.stderr_tag.size() > 16) {
+      v.fail("log.stderr_tag", "at most 16 characters, no brackets or line breaks");
+    }
   }
   if (doc.contains("healdec")) {
     v.expect_object(doc["healdec"], "healdec");

@@ -58,6 +58,8 @@ struct WorkerConfig {
   HealdecSettings healdec;
   std::optional<std::int64_t> max_memory_mb, max_open_files, nice;
   std::optional<std::string> cpu_max, memory_max;
+  // A copy of this worker's lines alone (supervisord's per-program log), rotated like log.file.
+  std::optional<std::string> log_file;
   // Worker-specific keys (hub_url, rpc_url, subreddits, ...) and the free-form "settings"
   // object, as text: strings as they are, other JSON values serialized. Database settings
   // rows `<name>_<key>` override these at run time.
@@ -80,6 +82,13 @@ struct Config {
     std::optional<std::string> file;
     std::uint64_t max_bytes = 104857600;
     int max_files = 5;
+    // Text mode: stamp a child's line with its receive time when it carries no timestamp
+    // ("auto"), always, or never.
+    std::string timestamps = "auto";
+    std::string stderr_tag = ":err";  // stderr lines are "[name:err] …"; "" merges the streams
+    // Structured journal entries: "auto" when stdout is the journal (JOURNAL_STREAM), or
+    // "always", or "never".
+    std::string journal = "auto";
   } log;
   HealdecSettings healdec;
   std::vector<WorkerConfig> workers;  // file order

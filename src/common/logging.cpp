@@ -80,8 +80,13 @@ bool parse_log_format(std::string_view s, LogFormat* out) {
   return false;
 }
 
-void init_logging(const std::string& name, LogFormat format) {
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+void init_logging(const std::string& name, LogFormat format, bool to_stdout) {
+  spdlog::sink_ptr sink;
+  if (to_stdout) {
+    sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+  } else {
+    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  }
   sink->set_formatter(std::make_unique<LineFormatter>(name, format));
   auto logger = std::make_shared<spdlog::logger>(name, sink);
   logger->set_level(spdlog::level::info);

@@ -530,7 +530,8 @@ int run_worker(int argc, char** argv, const WorkerFactory& factory,
     std::cerr << "--log-format must be text or json\n";
     return 2;
   }
-  init_logging(name, format);
+  // The worker's log goes to stdout; developer commands (--query …) keep stdout for results.
+  init_logging(name, format, /*to_stdout=*/flags.extra.empty());
   install_signal_handlers();
 
   Runtime rt(name, std::move(config), *worker);

@@ -2,12 +2,17 @@
 #include "manager/log_router.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
@@ -82,6 +87,33 @@ void append_text_escaped(std::string& out, std::string_view s) {
   }
 }
 
+bool digits(std::string_view s, std::size_t at, std::size_t n) {
+  if (s.size() < at + n) {
+    return false;
+  }
+  for (std::size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// True when the line begins (after an optional '[') with a date-time "YYYY-MM-DD[T ]HH:MM" or
+// a time "HH:MM:SS": the child stamped it itself.
+bool starts_with_timestamp(std::string_view s) {
+  if (!s.empty() && s.front() == '[') {
+    s.remove_prefix(1);
+  }
+  if (digits(s, 0, 4) && s.size() > 16 && s[4] == '-' && digits(s, 5, 2) && s[7] == '-' &&
+      digits(s, 8, 2) && (s[10] == 'T' || s[10] == ' ') && digits(s, 11, 2) && s[13] == ':' &&
+      digits(s, 14, 2)) {
+    return true;
+  }
+  return digits(s, 0, 2) && s.size() >= 8 && s[2] == ':' && digits(s, 3, 2) && s[5] == ':' &&
+         digits(s, 6, 2);
+}
+
 const char* stream_name(Stream s) {
   switch (s) {
     case Stream::kStdout: return "stdout";
@@ -93,16 +125,19 @@ const char* stream_name(Stream s) {
 
 }  // namespace
 
-LogRouter::LogRouter(LogFormat format, int out_fd, std::optional<LogFileOptions> file)
-    : format_(format), out_fd_(out_fd), file_opts_(std::move(file)) {
+LogRouter::LogRouter(LogFormat format, int out_fd, std::optional<LogFileOptions> file,
+                     LogOutput output)
+    : format_(format), out_fd_(out_fd), file_opts_(std::move(file)), output_(std::move(output)) {
   if (file_opts_) {
-    file_fd_ = ::open(file_opts_->path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (file_fd_ < 0) {
+    main_file_.path = file_opts_->path;
+    open_file(main_file_);
+    if (main_file_.fd < 0) {
       throw std::runtime_error("cannot open log file " + file_opts_->path + ": " +
                                std::strerror(errno));
     }
-    file_size_ = static_cast<std::uint64_t>(::lseek(file_fd_, 0, SEEK_END));
   }
+  worker_paths_ = output_.worker_files;
+  worker_paths_changed_ = true;
   writer_ = std::thread([this] { writer_loop(); });
 }
 
@@ -113,9 +148,23 @@ LogRouter::~LogRouter() {
   }
   cv_data_.notify_all();
   writer_.join();
-  if (file_fd_ >= 0) {
-    ::close(file_fd_);
+  if (main_file_.fd >= 0) {
+    ::close(main_file_.fd);
   }
+  for (auto& [name, f] : worker_files_) {
+    if (f.fd >= 0) {
+      ::close(f.fd);
+    }
+  }
+}
+
+void LogRouter::set_worker_files(std::map<std::string, std::string> files) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    worker_paths_ = std::move(files);
+    worker_paths_changed_ = true;
+  }
+  cv_data_.notify_one();
 }
 
 void LogRouter::format_line(std::string& out, const std::string& prefix,
@@ -123,6 +172,11 @@ void LogRouter::format_line(std::string& out, const std::string& prefix,
                             std::string_view ts) const {
   if (format_ == LogFormat::kText) {
     out.append(prefix);
+    if (!ts.empty() && (output_.timestamps == LogOutput::Stamp::kAlways ||
+                        !starts_with_timestamp(line.text))) {
+      out.append(ts);  // the receive time, for a line that carries none of its own
+      out.push_back(' ');
+    }
     if (line.piece > 1) {
       out.append("[...] ");
     }
@@ -180,17 +234,30 @@ void LogRouter::write_lines(const std::string& worker, Stream stream,
   }
   // Format outside the lock: only the queueing below is shared with the writer thread.
   ChunkPtr chunk = take_chunk();
-  const std::string ts = format_ == LogFormat::kJson ? now_iso() : std::string();
-  const std::string prefix = "[" + worker + "] ";
+  // One receive time per batch: JSON always carries it; text when stamping is on (never on
+  // the manager's own lines, which start with their time).
+  const bool stamp = format_ == LogFormat::kJson ||
+                     (output_.timestamps != LogOutput::Stamp::kNever && stream != Stream::kManager);
+  const std::string ts = stamp ? now_iso() : std::string();
+  const std::string prefix =
+      "[" + worker + (stream == Stream::kStderr ? output_.stderr_tag : std::string()) + "] ";
   std::size_t estimate = 0;
   for (const auto& l : lines) {
-    estimate += l.text.size() + prefix.size() + 8;
+    estimate += l.text.size() + prefix.size() + ts.size() + 8;
   }
   chunk->text.reserve(format_ == LogFormat::kText ? estimate : estimate * 2);
   for (const auto& l : lines) {
     format_line(chunk->text, prefix, worker, stream, l, ts);
   }
   chunk->lines = lines.size();
+  chunk->worker = worker;
+  chunk->stream = stream;
+  if (output_.journal) {
+    for (const auto& l : lines) {
+      chunk->raw.append(l.text);
+      chunk->raw_ends.push_back(static_cast<std::uint32_t>(chunk->raw.size()));
+    }
+  }
   const std::size_t bytes = chunk->text.size();
   ChunkPtr shared = std::move(chunk);
 
@@ -239,6 +306,8 @@ void LogRouter::recycle(ChunkPtr& chunk) {
   if (chunk.use_count() == 1 && free_.size() < kMaxFree && chunk->text.capacity() <= (1u << 20)) {
     chunk->text.clear();
     chunk->lines = 0;
+    chunk->raw.clear();
+    chunk->raw_ends.clear();
     free_.push_back(std::move(chunk));
   }
   chunk.reset();
@@ -383,7 +452,7 @@ void LogRouter::flush() {
   cv_flushed_.wait(lock, [&] { return written_ >= target; });
 }
 
-void LogRouter::write_all(int fd, const std::string& data) {
+void LogRouter::write_all(int fd, std::string_view data) {
   const char* p = data.data();
   std::size_t left = data.size();
   while (left > 0) {
@@ -403,62 +472,111 @@ void LogRouter::write_all(int fd, const std::string& data) {
   }
 }
 
-void LogRouter::rotate() {
-  const auto& o = *file_opts_;
-  ::close(file_fd_);
-  for (int i = o.max_files - 1; i >= 1; --i) {
-    const std::string from = i == 1 ? o.path : o.path + "." + std::to_string(i - 1);
-    const std::string to = o.path + "." + std::to_string(i);
-    ::rename(from.c_str(), to.c_str());
+void LogRouter::open_file(LogFile& f) {
+  if (f.fd >= 0) {
+    ::close(f.fd);
   }
-  if (o.max_files <= 1) {
-    ::unlink(o.path.c_str());
-  }
-  file_fd_ = ::open(o.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
-  file_size_ = 0;
+  f.fd = ::open(f.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  f.size = f.fd < 0 ? 0 : static_cast<std::uint64_t>(::lseek(f.fd, 0, SEEK_END));
 }
 
-void LogRouter::write_file(const std::string& data) {
-  if (!file_opts_) {
-    return;
+void LogRouter::rotate(LogFile& f, int max_files) {
+  ::close(f.fd);
+  for (int i = max_files - 1; i >= 1; --i) {
+    const std::string from = i == 1 ? f.path : f.path + "." + std::to_string(i - 1);
+    const std::string to = f.path + "." + std::to_string(i);
+    ::rename(from.c_str(), to.c_str());
   }
-  if (reopen_.exchange(false) || file_fd_ < 0) {
-    if (file_fd_ >= 0) {
-      ::close(file_fd_);
-    }
-    file_fd_ = ::open(file_opts_->path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    file_size_ = file_fd_ < 0 ? 0 : static_cast<std::uint64_t>(::lseek(file_fd_, 0, SEEK_END));
+  if (max_files <= 1) {
+    ::unlink(f.path.c_str());
   }
-  if (file_fd_ < 0) {
+  f.fd = ::open(f.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+  f.size = 0;
+}
+
+void LogRouter::write_file(LogFile& f, std::string_view data, std::uint64_t max_bytes,
+                           int max_files) {
+  if (f.fd < 0) {
+    open_file(f);
+  }
+  if (f.fd < 0) {
     return;  // cannot (re)open: stdout still gets every line; retried at the next batch
   }
   // Rotate only between whole lines: cut the batch at the last newline that fits.
   std::size_t off = 0;
   while (off < data.size()) {
-    const std::uint64_t room =
-        file_opts_->max_bytes > file_size_ ? file_opts_->max_bytes - file_size_ : 0;
+    const std::uint64_t room = max_bytes > f.size ? max_bytes - f.size : 0;
     std::size_t take = data.size() - off;
     if (take > room) {
       const auto nl = data.rfind('\n', off + static_cast<std::size_t>(room) - (room ? 1 : 0));
-      if (room == 0 || nl == std::string::npos || nl < off) {
-        if (file_size_ > 0) {
-          rotate();
+      if (room == 0 || nl == std::string_view::npos || nl < off) {
+        if (f.size > 0) {
+          rotate(f, max_files);
           continue;
         }
         // A single line longer than max_bytes: write it whole into an empty file.
         const auto end = data.find('\n', off);
-        take = (end == std::string::npos ? data.size() : end + 1) - off;
+        take = (end == std::string_view::npos ? data.size() : end + 1) - off;
       } else {
         take = nl + 1 - off;
       }
     }
-    std::string chunk = data.substr(off, take);
-    write_all(file_fd_, chunk);
-    file_size_ += take;
+    write_all(f.fd, data.substr(off, take));
+    f.size += take;
     off += take;
-    if (file_size_ >= file_opts_->max_bytes) {
-      rotate();
+    if (f.size >= max_bytes) {
+      rotate(f, max_files);
     }
+  }
+}
+
+void LogRouter::write_worker_file(const Chunk& c) {
+  const auto path = writer_paths_.find(c.worker);
+  if (path == writer_paths_.end()) {
+    return;
+  }
+  LogFile& f = worker_files_[c.worker];
+  if (f.path != path->second) {
+    if (f.fd >= 0) {
+      ::close(f.fd);
+      f.fd = -1;
+    }
+    f.path = path->second;
+  }
+  write_file(f, c.text, output_.max_bytes, output_.max_files);
+}
+
+void LogRouter::send_journal(const Chunk& c) {
+  const bool manager = c.stream == Stream::kManager;
+  const std::string ident = "SYSLOG_IDENTIFIER=socialai-" + (manager ? "manager" : c.worker);
+  const std::string worker = "WORKER=" + c.worker;
+  const std::string stream = std::string("STREAM=") + stream_name(c.stream);
+  std::string message, priority;
+  std::size_t start = 0, text_at = 0;
+  for (std::size_t i = 0; i < c.raw_ends.size(); ++i) {
+    const std::string_view raw(c.raw.data() + start, c.raw_ends[i] - start);
+    start = c.raw_ends[i];
+    message.assign("MESSAGE=").append(raw);
+    priority = "PRIORITY=" + std::to_string(line_priority(raw, c.stream == Stream::kStderr));
+    iovec iov[5] = {{message.data(), message.size()},
+                    {priority.data(), priority.size()},
+                    {const_cast<char*>(ident.data()), ident.size()},
+                    {const_cast<char*>(stream.data()), stream.size()},
+                    {const_cast<char*>(worker.data()), worker.size()}};
+    const int r = ::sd_journal_sendv(iov, manager ? 4 : 5);
+    if (r < 0) {
+      // journald refused (not running, socket gone): this line and the rest as text, so
+      // nothing is lost. The formatted text has one '\n'-ended line per raw line.
+      if (!journal_warned_) {
+        std::fprintf(stderr, "socialai-manager: journal unavailable (%s); writing text\n",
+                     std::strerror(-r));
+        journal_warned_ = true;
+      }
+      write_all(out_fd_, std::string_view(c.text).substr(text_at));
+      return;
+    }
+    text_at = c.text.find('\n', text_at);
+    text_at = text_at == std::string::npos ? c.text.size() : text_at + 1;
   }
 }
 
@@ -474,15 +592,15 @@ void LogRouter::writer_loop() {
   std::vector<ChunkPtr> batch;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_data_.wait(lock, [this] { return !pending_.empty() || done_ || reopen_.load(); });
+    cv_data_.wait(lock, [this] {
+      return !pending_.empty() || done_ || reopen_.load() || worker_paths_changed_;
+    });
     if (pending_.empty() && done_) {
       return;
     }
-    if (pending_.empty()) {  // only a reopen request: do it now, not at the next line
-      lock.unlock();
-      write_file(std::string());
-      lock.lock();
-      continue;
+    if (worker_paths_changed_) {
+      writer_paths_ = worker_paths_;
+      worker_paths_changed_ = false;
     }
     batch.assign(pending_.begin(), pending_.end());
     pending_.clear();
@@ -490,9 +608,27 @@ void LogRouter::writer_loop() {
     pending_bytes_ = 0;
     lock.unlock();
     cv_room_.notify_all();
+    if (reopen_.exchange(false)) {  // SIGUSR1 after an external rotation: reopen every file
+      if (file_opts_) {
+        open_file(main_file_);
+      }
+      for (auto& [name, f] : worker_files_) {
+        if (f.fd >= 0) {
+          ::close(f.fd);
+          f.fd = -1;
+        }
+      }
+    }
     for (const auto& c : batch) {
-      write_all(out_fd_, c->text);
-      write_file(c->text);
+      if (output_.journal) {
+        send_journal(*c);
+      } else {
+        write_all(out_fd_, c->text);
+      }
+      if (file_opts_) {
+        write_file(main_file_, c->text, file_opts_->max_bytes, file_opts_->max_files);
+      }
+      write_worker_file(*c);
     }
     lock.lock();
     for (auto& c : batch) {
@@ -504,5 +640,61 @@ void LogRouter::writer_loop() {
   }
 }
 
-}  // namespace socialai::manager
+bool fd_is_journal_stream(int fd) {
+  const char* env = std::getenv("JOURNAL_STREAM");
+  struct stat st {};
+  if (env == nullptr || ::fstat(fd, &st) != 0) {
+    return false;
+  }
+  unsigned long long dev = 0, ino = 0;
+  return std::sscanf(env, "%llu:%llu", &dev, &ino) == 2 &&
+         dev == static_cast<unsigned long long>(st.st_dev) &&
+         ino == static_cast<unsigned long long>(st.st_ino);
+}
 
+int line_priority(std::string_view s, bool is_stderr) {
+  if (s.size() >= 3 && s[0] == '<' && s[1] >= '0' && s[1] <= '7' && s[2] == '>') {
+    return s[1] - '0';
+  }
+  std::string_view word;
+  if (!s.empty() && s.front() == '{') {
+    const auto at = s.find("\"level\":\"");
+    if (at != std::string_view::npos) {
+      word = s.substr(at + 9, s.find('"', at + 9) - at - 9);
+    }
+  } else {
+    // "[2026-…] [error] …", "2026-…Z warning …", "ERROR: …", "info …"
+    auto skip_open = [&s] {
+      while (!s.empty() && (s.front() == ' ' || s.front() == '[')) {
+        s.remove_prefix(1);
+      }
+    };
+    // A timestamp is one or two space-separated tokens starting with a digit.
+    for (int i = 0; i < 2; ++i) {
+      skip_open();
+      if (s.empty() || s.front() < '0' || s.front() > '9') {
+        break;
+      }
+      const auto end = s.find(' ');
+      s.remove_prefix(end == std::string_view::npos ? s.size() : end);
+    }
+    skip_open();
+    word = s.substr(0, s.find_first_of(" ]:"));
+  }
+  std::string w(word.substr(0, 10));
+  for (char& ch : w) {
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  static const std::pair<const char*, int> kLevels[] = {
+      {"emerg", 0}, {"emergency", 0}, {"alert", 1}, {"crit", 2},  {"critical", 2},
+      {"fatal", 2}, {"err", 3},       {"error", 3}, {"warn", 4},  {"warning", 4},
+      {"notice", 5}, {"info", 6},     {"debug", 7}, {"trace", 7}};
+  for (const auto& [name, level] : kLevels) {
+    if (w == name) {
+      return level;
+    }
+  }
+  return is_stderr ? 4 : 6;
+}
+
+}  // namespace socialai::manager

@@ -30,6 +30,31 @@ struct LogFileOptions {
   int max_files = 5;
 };
 
+// How lines are presented beyond the format (config `log.*`). The defaults print lines as the
+// children wrote them; the manager's config defaults (timestamps auto, stderr tag ":err",
+// journal when stdout is the journal) are applied in main.cpp.
+struct LogOutput {
+  enum class Stamp { kNever, kAuto, kAlways };
+  // Text mode: the receive time after the prefix, when the line starts with no timestamp of
+  // its own (kAuto) or always.
+  Stamp timestamps = Stamp::kNever;
+  std::string stderr_tag;  // appended to the name for stderr lines: "[name:err] "
+  // Structured entries through sd_journal_sendv (SYSLOG_IDENTIFIER=socialai-<worker>, WORKER,
+  // PRIORITY from the line's level, STREAM) instead of text on out_fd.
+  bool journal = false;
+  // Per-worker copies (workers.<name>.log_file), size-rotated like log.file.
+  std::map<std::string, std::string> worker_files;
+  std::uint64_t max_bytes = 104857600;
+  int max_files = 5;
+};
+
+// True when `fd` is the stream systemd connected to the journal (JOURNAL_STREAM=dev:ino).
+bool fd_is_journal_stream(int fd);
+// Syslog priority (0..7) of a line: a "<N>" prefix, a JSON "level", or the level word after
+// an optional timestamp (debug, info, notice, warn[ing], error, critical, alert, emerg);
+// else 6 for stdout and 4 for stderr.
+int line_priority(std::string_view line, bool is_stderr);
+
 struct WorkerLogStats {
   std::uint64_t lines = 0;
   std::uint64_t bytes = 0;
@@ -39,7 +64,8 @@ class LogRouter {
  public:
   static constexpr std::size_t kRingLines = 1000;
 
-  LogRouter(LogFormat format, int out_fd, std::optional<LogFileOptions> file);
+  LogRouter(LogFormat format, int out_fd, std::optional<LogFileOptions> file,
+            LogOutput output = {});
   ~LogRouter();  // drains everything, then joins the writer
   LogRouter(const LogRouter&) = delete;
   LogRouter& operator=(const LogRouter&) = delete;
@@ -72,6 +98,9 @@ class LogRouter {
   using Subscription = std::shared_ptr<void>;
   Subscription subscribe(const std::string& worker, std::function<void()> fn);
 
+  // Replaces the per-worker log files (after a reload). Any thread.
+  void set_worker_files(std::map<std::string, std::string> files);
+
   // Reopens log.file by name before the next write (SIGUSR1, after an external logrotate
   // renamed it). Any thread.
   void reopen_file();
@@ -85,6 +114,17 @@ class LogRouter {
   struct Chunk {
     std::string text;
     std::size_t lines = 0;
+    std::string worker;
+    Stream stream = Stream::kStdout;
+    // Journal mode only: the lines as the child wrote them, concatenated; end offsets.
+    std::string raw;
+    std::vector<std::uint32_t> raw_ends;
+  };
+  // An output file of the writer thread (log.file, or a worker's log_file).
+  struct LogFile {
+    std::string path;
+    int fd = -1;
+    std::uint64_t size = 0;
   };
   using ChunkPtr = std::shared_ptr<Chunk>;
   struct Ring {
@@ -107,16 +147,26 @@ class LogRouter {
   void format_line(std::string& out, const std::string& prefix, const std::string& worker,
                    Stream stream, const Line& line, std::string_view ts) const;
   void writer_loop();
-  void write_all(int fd, const std::string& data);
-  void write_file(const std::string& data);
-  void rotate();
+  void write_all(int fd, std::string_view data);
+  // Appends whole lines to `f`, rotating at max_bytes (never inside a line).
+  void write_file(LogFile& f, std::string_view data, std::uint64_t max_bytes, int max_files);
+  void rotate(LogFile& f, int max_files);
+  void open_file(LogFile& f);
+  void write_worker_file(const Chunk& c);
+  // Journal mode: one entry per line; what journald refuses goes to out_fd instead.
+  void send_journal(const Chunk& c);
 
   const LogFormat format_;
   const int out_fd_;
   std::optional<LogFileOptions> file_opts_;
-  int file_fd_ = -1;
+  LogOutput output_;
+  LogFile main_file_;
   std::atomic<bool> reopen_{false};
-  std::uint64_t file_size_ = 0;
+  std::map<std::string, std::string> worker_paths_;  // guarded by mu_
+  bool worker_paths_changed_ = false;                // guarded by mu_
+  std::map<std::string, std::string> writer_paths_;  // the writer thread's copy
+  std::map<std::string, LogFile> worker_files_;      // writer thread only
+  bool journal_warned_ = false;                      // writer thread only
 
   mutable std::mutex mu_;
   std::condition_variable cv_data_, cv_room_, cv_flushed_;

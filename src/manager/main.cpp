@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <mutex>
 
 #include <boost/asio/io_context.hpp>
@@ -85,6 +86,17 @@ bool migrate_now(const Config& config, unsigned attempts) {
   }
 }
 
+// workers.<name>.log_file, by worker name.
+std::map<std::string, std::string> worker_log_files(const Config& config) {
+  std::map<std::string, std::string> files;
+  for (const auto& w : config.workers) {
+    if (w.log_file) {
+      files[w.name] = *w.log_file;
+    }
+  }
+  return files;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -144,9 +156,19 @@ int main(int argc, char** argv) {
   if (config.log.file) {
     file = LogFileOptions{*config.log.file, config.log.max_bytes, config.log.max_files};
   }
+  LogOutput output;
+  output.timestamps = config.log.timestamps == "never"    ? LogOutput::Stamp::kNever
+                      : config.log.timestamps == "always" ? LogOutput::Stamp::kAlways
+                                                          : LogOutput::Stamp::kAuto;
+  output.stderr_tag = config.log.stderr_tag;
+  output.journal = config.log.journal == "always" ||
+                   (config.log.journal == "auto" && fd_is_journal_stream(STDOUT_FILENO));
+  output.worker_files = worker_log_files(config);
+  output.max_bytes = config.log.max_bytes;
+  output.max_files = config.log.max_files;
   std::unique_ptr<LogRouter> router;
   try {
-    router = std::make_unique<LogRouter>(format, STDOUT_FILENO, file);
+    router = std::make_unique<LogRouter>(format, STDOUT_FILENO, file, output);
   } catch (const std::exception& e) {
     std::cerr << "socialai-manager: " << e.what() << "\n";
     return 1;
@@ -199,6 +221,7 @@ int main(int argc, char** argv) {
         Config fresh = load_config(config_file);
         check_supported(fresh);
         spdlog::info("reloading {}", config_file);
+        router->set_worker_files(worker_log_files(fresh));
         sup.apply_config(std::move(fresh));
         if (poller) {
           poller->set_workers(sup.worker_names());

@@ -126,6 +126,14 @@ void ManagerProcess::rewrite_config(const std::string& config_json) {
   for (auto p = text.find(key); p != std::string::npos; p = text.find(key)) {
     text.replace(p, key.size(), std::to_string(port_));
   }
+  // Tests compare lines as the children wrote them: no receive-time stamps, no stderr tag,
+  // unless the test's own "log" section asks for them (tests/system/log_output_test.cpp).
+  auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false,
+                                   /*ignore_comments=*/true);
+  if (doc.is_object() && !doc.contains("log")) {
+    doc["log"] = {{"timestamps", "never"}, {"stderr_tag", ""}};
+    text = doc.dump(2);
+  }
   std::ofstream(dir_ + "/config.json") << text;
 }
 

@@ -557,7 +557,9 @@ TEST_F(ManagerSystem, ApiReloadAppliesTheDifferenceOrRejects) {
 
 TEST_F(ManagerSystem, LogFileRotatesAndReopensOnSigusr1) {
   const std::string file = dir_ + "/agg.log";
-  ManagerProcess m("{\"log\": {\"file\": \"" + file + "\", \"max_bytes\": 65536, \"max_files\": 3},"
+  ManagerProcess m("{\"log\": {\"file\": \"" + file +
+                       "\", \"max_bytes\": 65536, \"max_files\": 3, \"timestamps\": \"never\","
+                       " \"stderr_tag\": \"\"},"
                    " \"http\": {\"listen\": \"127.0.0.1:{{PORT}}\"}, \"workers\": {" +
                        worker_json("big", {"--flood", "5000", "--line-bytes", "60"}) + "}}",
                    dir_);
@@ -681,7 +683,8 @@ TEST_F(ManagerWithDb, MigrateAndOnceExitCodes) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   r = run_command({SOCIALAI_SEARCH_WORKER_BIN, "--once", "--config", dead});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("unavailable"), std::string::npos) << r.err;
+  // A worker's log is on stdout (its stderr is for what goes wrong outside the logger).
+  EXPECT_NE(r.out.find("unavailable"), std::string::npos) << r.out << r.err;
   r = run_command({SOCIALAI_SEARCH_WORKER_BIN, "--version"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out.rfind("socialai-worker-search ", 0), 0u) << r.out;

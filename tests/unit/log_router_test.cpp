@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace socialai::manager {
@@ -54,6 +55,31 @@ TEST_F(LogRouterTest, TextPrefixesAndMarksPieces) {
   EXPECT_EQ(read("out"),
             "[w] hello\n[w] tab\there\n[w] ctl\\x01\n[w] bad\\xff\n[w] aaaa [...]\n"
             "[w] [...] bbbb\n");
+}
+
+TEST_F(LogRouterTest, StampsBareLinesTagsStderrAndCopiesAWorkersFile) {
+  LogOutput o;
+  o.timestamps = LogOutput::Stamp::kAuto;
+  o.stderr_tag = ":err";
+  o.worker_files = {{"w", dir_ + "/w.log"}};
+  LogRouter r(LogFormat::kText, out_, std::nullopt, o);
+  r.write_lines("w", Stream::kStdout, lines({"bare", "2026-01-02 03:04:05 own time", "12:00:01 x"}));
+  r.write_lines("w", Stream::kStderr, lines({"oops"}));
+  r.write_lines("v", Stream::kStdout, lines({"elsewhere"}));
+  r.write_manager("info", "hello");
+  r.flush();
+  const std::string out = read("out");
+  const std::string ts = R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)";
+  EXPECT_TRUE(std::regex_match(
+      out, std::regex("\\[w\\] " + ts + " bare\n\\[w\\] 2026-01-02 03:04:05 own time\n"
+                      "\\[w\\] 12:00:01 x\n\\[w:err\\] " + ts + " oops\n\\[v\\] " + ts +
+                      " elsewhere\n\\[manager\\] " + ts + " info hello\n")))
+      << out;
+  const std::string mine = read("w.log");
+  EXPECT_NE(mine.find(" bare\n"), std::string::npos) << mine;
+  EXPECT_NE(mine.find("[w:err] "), std::string::npos) << mine;
+  EXPECT_EQ(mine.find("elsewhere"), std::string::npos) << mine;
+  EXPECT_EQ(mine.find("manager"), std::string::npos) << mine;
 }
 
 TEST_F(LogRouterTest, JsonMergesChildObjects) {
@@ -190,6 +216,27 @@ TEST_F(LogRouterTest, SubscribersHearTheirWorkerUntilTheHandleGoes) {
   sub.reset();
   r.write_lines("w", Stream::kStdout, lines({"e"}));
   EXPECT_EQ(woken, 2);
+}
+
+}  // namespace
+}  // namespace socialai::manager
+
+namespace socialai::manager {
+namespace {
+
+TEST(LinePriority, LevelWordsTimestampsJsonAndPrefixes) {
+  EXPECT_EQ(line_priority("2026-12-04T03:22:15.431Z warning http POST …", false), 4);
+  EXPECT_EQ(line_priority("2026-12-04 03:22:15 ERROR boom", false), 3);
+  EXPECT_EQ(line_priority("[2026-12-04 03:22:15.446] [info] applied migration", false), 6);
+  EXPECT_EQ(line_priority("error: it broke", true), 3);
+  EXPECT_EQ(line_priority("DEBUG details", false), 7);
+  EXPECT_EQ(line_priority("critical: disk", false), 2);
+  EXPECT_EQ(line_priority("<3>kernel style", false), 3);
+  EXPECT_EQ(line_priority(R"({"ts":"…","level":"warning","msg":"x"})", false), 4);
+  EXPECT_EQ(line_priority("plain words", false), 6);
+  EXPECT_EQ(line_priority("plain words", true), 4);  // stderr without a level
+  EXPECT_EQ(line_priority("", true), 4);
+  EXPECT_EQ(line_priority("informational is not a level", false), 6);
 }
 
 }  // namespace
