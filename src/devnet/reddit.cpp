@@ -1,12 +1,15 @@
 // The devnet's Reddit: OAuth2 client-credentials tokens (/api/v1/access_token), the Listing
-// endpoints /r/{sub}/new, /r/{sub}/comments and /r/{sub}/comments/{article}, an enforced
-// X-Ratelimit-* window, and control routes for tests (truth, grow, expire-tokens, stats).
+// endpoints /r/{sub}/new, /r/{sub}/comments, per-post trees /r/{sub}/comments/{article} (with
+// "load more" and "continue this thread" stubs), /api/morechildren and /api/info, an enforced
+// X-Ratelimit-* window, and control routes for tests (truth, grow, activity, tree-faults,
+// expire-tokens, stats).
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -76,6 +79,22 @@ std::vector<std::string> split(const std::string& text, char sep) {
       out.push_back(text.substr(start, end - start));
     }
     start = end + 1;
+  }
+  return out;
+}
+
+// A form or query value: '+' is a space and %XX a byte.
+std::string form_decode(const std::string& v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == '+') {
+      out += ' ';
+    } else if (v[i] == '%' && i + 2 < v.size()) {
+      out += static_cast<char>(std::strtol(v.substr(i + 1, 2).c_str(), nullptr, 16));
+      i += 2;
+    } else {
+      out += v[i];
+    }
   }
   return out;
 }
@@ -159,6 +178,12 @@ class RedditService final : public Service {
     sizes_.posts_per_sub = static_cast<int>(options.integer("reddit-posts-per-sub", 50));
     sizes_.comments_per_post = static_cast<int>(options.integer("reddit-comments-per-post", 4));
     sizes_.authors = static_cast<int>(options.integer("reddit-authors", 60));
+    sizes_.epoch = options.real("reddit-epoch", 1700000000.0);
+    sizes_.big_thread_every = static_cast<int>(options.integer("reddit-big-thread-every", 0));
+    sizes_.big_thread_comments = static_cast<int>(options.integer("reddit-big-thread-comments", 40));
+    tree_limit_ = static_cast<int>(std::max<std::int64_t>(1, options.integer("reddit-tree-limit", 200)));
+    tree_depth_ = static_cast<int>(std::max<std::int64_t>(1, options.integer("reddit-tree-depth", 10)));
+    stream_reach_ = static_cast<std::size_t>(std::max<std::int64_t>(0, options.integer("reddit-stream-reach", 0)));
     token_ttl_ = std::chrono::seconds(options.integer("reddit-token-ttl", 86400));
     rate_limit_ = options.integer("reddit-rate-limit", 1000);
     rate_window_ = std::chrono::seconds(std::max<std::int64_t>(1, options.integer("reddit-rate-window", 600)));
@@ -205,6 +230,17 @@ class RedditService final : public Service {
     if (req.path == "/grow" && req.method == "POST") {
       return grow(req);
     }
+    if (req.path == "/activity" && req.method == "POST") {
+      return activity(req);
+    }
+    if (req.path == "/tree-faults" && req.method == "POST") {
+      const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+      if (!body.is_object() || !body.value("rate", json(0.0)).is_number()) {
+        return Response::json(400, {{"error", "body must be {\"rate\": 0..1}"}});
+      }
+      tree_fault_rate_ = std::clamp(body.value("rate", 0.0), 0.0, 1.0);
+      return Response::json(200, {{"rate", tree_fault_rate_}});
+    }
     if (req.path == "/expire-tokens" && req.method == "POST") {
       const std::size_t n = tokens_.size();
       tokens_.clear();
@@ -215,9 +251,12 @@ class RedditService final : public Service {
                                   {"unauthorized", unauthorized_},
                                   {"rate_limited", rate_limited_},
                                   {"api_requests", api_requests_},
-                                  {"user_agent_refused", user_agent_refused_}});
+                                  {"user_agent_refused", user_agent_refused_},
+                                  {"routes", route_requests_},
+                                  {"tree_faults", tree_faults_}});
     }
     return Response::json(404, {{"error", "reddit control routes: truth, grow (POST), "
+                                          "activity (POST), tree-faults (POST), "
                                           "expire-tokens (POST), stats"}});
   }
 
@@ -301,19 +340,35 @@ class RedditService final : public Service {
     if (path.size() > 5 && path.compare(path.size() - 5, 5, ".json") == 0) {
       path.resize(path.size() - 5);
     }
+    if (path == "/api/morechildren") {
+      ++route_requests_["morechildren"];
+      return tree_fault(more_children(req), true);
+    }
+    if (path == "/api/info") {
+      ++route_requests_["info"];
+      return info(req);
+    }
     const auto parts = split(path, '/');
     if (parts.size() < 3 || parts[0] != "r" || !valid_sub_name(parts[1])) {
       return error(404, "Not Found");
     }
     Subreddit& sub = subreddit(parts[1]);
     if (parts.size() == 3 && parts[2] == "new") {
+      ++route_requests_["new"];
       return Response::json(200, new_posts(req, sub));
     }
     if (parts.size() == 3 && parts[2] == "comments") {
+      ++route_requests_["comments"];
       return Response::json(200, comment_stream(req, sub));
     }
-    if (parts.size() >= 4 && parts.size() <= 5 && parts[2] == "comments") {
-      return article(sub, parts[3]);
+    // /r/{sub}/comments/{article}[/{slug}[/{comment}]]
+    if (parts.size() >= 4 && parts.size() <= 6 && parts[2] == "comments") {
+      ++route_requests_["article"];
+      std::optional<std::string> focal = req.param("comment");
+      if (!focal && parts.size() == 6) {
+        focal = parts[5];
+      }
+      return tree_fault(article(req, sub, parts[3], focal), false);
     }
     return error(404, "Not Found");
   }
@@ -431,45 +486,307 @@ class RedditService final : public Service {
     return newest_first(req, s.posts(), "t3_", [&](const Post& p) { return post_json(s, p); });
   }
 
+  // Like Reddit's, the stream reaches back only so far (--reddit-stream-reach): older comments
+  // are found in the per-post trees alone.
   json comment_stream(const Request& req, const Subreddit& s) const {
-    return newest_first(req, s.comments(), "t1_",
+    const auto& all = s.comments();
+    if (stream_reach_ == 0 || all.size() <= stream_reach_) {
+      return newest_first(req, all, "t1_",
+                          [&](const Comment& c) { return comment_json(s, c, true); });
+    }
+    const std::vector<Comment> reach(all.end() - static_cast<std::ptrdiff_t>(stream_reach_), all.end());
+    return newest_first(req, reach, "t1_",
                         [&](const Comment& c) { return comment_json(s, c, true); });
   }
 
-  // GET /r/{sub}/comments/{article}: [Listing of the t3, Listing of the t1 tree with replies].
-  Response article(const Subreddit& s, const std::string& article_id) const {
-    const auto id = parse_id(article_id, "t3_");
+  // The comments of one post: their children in id (= time) order, and depths.
+  struct Thread {
+    std::map<std::optional<std::size_t>, std::vector<std::size_t>> kids;  // none = top level
+    std::map<std::size_t, int> depth;
+  };
+
+  static Thread thread_of(const Subreddit& s, std::size_t post) {
+    Thread t;
+    for (std::size_t i = 0; i < s.comments().size(); ++i) {
+      const Comment& c = s.comments()[i];
+      if (c.post == post) {
+        t.kids[c.parent].push_back(i);
+        t.depth[i] = c.parent ? t.depth[*c.parent] + 1 : 0;  // a parent is older: known
+      }
+    }
+    return t;
+  }
+
+  static std::size_t subtree_size(const Thread& t, std::size_t c) {
+    std::size_t n = 1;
+    if (const auto it = t.kids.find(c); it != t.kids.end()) {
+      for (const std::size_t k : it->second) {
+        n += subtree_size(t, k);
+      }
+    }
+    return n;
+  }
+
+  static bool has_kids(const Thread& t, std::size_t c) {
+    const auto it = t.kids.find(c);
+    return it != t.kids.end() && !it->second.empty();
+  }
+
+  std::string comment_fullname(const Subreddit& s, std::size_t c) const {
+    return "t1_" + reddit::base36(s.comments()[c].id);
+  }
+
+  // "load more comments": the omitted `ids` (children of `parent`), count = all they stand for.
+  json more_stub(const Subreddit& s, const Thread& t, const std::string& parent, int depth,
+                 const std::vector<std::size_t>& ids) const {
+    json children = json::array();
+    std::size_t count = 0;
+    for (const std::size_t c : ids) {
+      children.push_back(reddit::base36(s.comments()[c].id));
+      count += subtree_size(t, c);
+    }
+    const std::string first = children.at(0).get<std::string>();
+    return {{"kind", "more"},
+            {"data",
+             {{"count", count}, {"name", "t1_" + first}, {"id", first}, {"parent_id", parent},
+              {"depth", depth}, {"children", std::move(children)}}}};
+  }
+
+  // "continue this thread": count 0, id "_", no children; the client asks for the subtree.
+  static json continue_stub(const std::string& parent, int depth) {
+    return {{"kind", "more"},
+            {"data",
+             {{"count", 0}, {"name", "t1__"}, {"id", "_"}, {"parent_id", parent},
+              {"depth", depth}, {"children", json::array()}}}};
+  }
+
+  struct TreeLimits {
+    int max_depth = 10;  // comments at this depth or deeper are behind "continue this thread"
+    int budget = 200;    // comments still to show (pre-order); the rest behind "load more"
+  };
+
+  json render_comment(const Subreddit& s, const Thread& t, std::size_t c, int depth,
+                      TreeLimits& lim) const {
+    json item = comment_json(s, s.comments()[c], false);
+    item["data"]["depth"] = depth;
+    if (has_kids(t, c)) {
+      const std::string me = comment_fullname(s, c);
+      json replies = depth + 1 >= lim.max_depth
+                         ? json::array({continue_stub(me, depth + 1)})
+                         : render_children(s, t, c, me, depth + 1, lim);
+      item["data"]["replies"] = listing(std::move(replies), std::nullopt, std::nullopt);
+    }
+    return item;
+  }
+
+  json render_children(const Subreddit& s, const Thread& t, std::optional<std::size_t> parent,
+                       const std::string& parent_name, int depth, TreeLimits& lim) const {
+    json out = json::array();
+    std::vector<std::size_t> omitted;
+    const auto it = t.kids.find(parent);
+    if (it == t.kids.end()) {
+      return out;
+    }
+    for (const std::size_t c : it->second) {
+      if (lim.budget <= 0) {
+        omitted.push_back(c);
+        continue;
+      }
+      --lim.budget;
+      out.push_back(render_comment(s, t, c, depth, lim));
+    }
+    if (!omitted.empty()) {
+      out.push_back(more_stub(s, t, parent_name, depth, omitted));
+    }
+    return out;
+  }
+
+  std::optional<std::size_t> find_post(const Subreddit& s, const std::string& id) const {
+    const auto n = parse_id(id, "t3_");
     const auto& posts = s.posts();
-    const auto it = std::find_if(posts.begin(), posts.end(),
-                                 [&](const Post& p) { return id && p.id == *id; });
-    if (it == posts.end()) {
+    for (std::size_t i = 0; n && i < posts.size(); ++i) {
+      if (posts[i].id == *n) {
+        return i;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // GET /r/{sub}/comments/{article}[/_/{comment}]: [Listing of the t3, Listing of the t1 tree],
+  // nested `replies` Listings with `depth`, at most `limit` comments (the rest behind "load
+  // more" stubs) down to `depth` levels (deeper ones behind "continue this thread").
+  Response article(const Request& req, const Subreddit& s, const std::string& article_id,
+                   const std::optional<std::string>& focal) const {
+    const auto post = find_post(s, article_id);
+    if (!post) {
       return error(404, "Not Found");
     }
-    const auto post_index = static_cast<std::size_t>(it - posts.begin());
-    std::multimap<std::optional<std::size_t>, std::size_t> children_of;
-    for (std::size_t i = 0; i < s.comments().size(); ++i) {
-      if (s.comments()[i].post == post_index) {
-        children_of.emplace(s.comments()[i].parent, i);
+    const Thread t = thread_of(s, *post);
+    TreeLimits lim{tree_depth_, tree_limit_};
+    if (const auto d = req.param("depth")) {
+      const long v = std::strtol(d->c_str(), nullptr, 10);
+      lim.max_depth = v > 0 ? std::min<int>(static_cast<int>(std::min<long>(v, 10)), tree_depth_) : tree_depth_;
+    }
+    if (const auto l = req.param("limit")) {
+      const long v = std::strtol(l->c_str(), nullptr, 10);
+      lim.budget = v > 0 ? static_cast<int>(std::min<long>(v, tree_limit_)) : tree_limit_;
+    }
+    json comments = json::array();
+    if (focal && !focal->empty()) {
+      const auto cid = parse_id(*focal, "t1_");
+      std::optional<std::size_t> root;
+      for (const auto& [c, depth] : t.depth) {
+        if (cid && s.comments()[c].id == *cid) {
+          root = c;
+        }
+      }
+      if (root) {  // the focal comment is depth 0, as on Reddit
+        --lim.budget;
+        comments.push_back(render_comment(s, t, *root, 0, lim));
+      } else {  // Reddit ignores an unknown comment and shows the whole tree
+        comments = render_children(s, t, std::nullopt, "t3_" + reddit::base36(s.posts()[*post].id), 0, lim);
+      }
+    } else {
+      comments = render_children(s, t, std::nullopt, "t3_" + reddit::base36(s.posts()[*post].id), 0, lim);
+    }
+    json post_item = post_json(s, s.posts()[*post]);
+    post_item["data"]["num_duplicates"] = 0;
+    json body = json::array();
+    body.push_back(listing(json::array({std::move(post_item)}), std::nullopt, std::nullopt));
+    body.push_back(listing(std::move(comments), std::nullopt, std::nullopt));
+    return Response::json(200, body);
+  }
+
+  // Query parameters, or for a POST the form body's.
+  static std::map<std::string, std::string> params_of(const Request& req) {
+    std::map<std::string, std::string> out = req.query;
+    if (req.method == "POST") {
+      for (const auto& pair : split(req.body, '&')) {
+        const auto eq = pair.find('=');
+        out[form_decode(pair.substr(0, eq))] = eq == std::string::npos ? "" : form_decode(pair.substr(eq + 1));
       }
     }
-    const auto tree = [&](const auto& self, std::optional<std::size_t> parent, int depth) -> json {
-      json out = json::array();
-      const auto [lo, hi] = children_of.equal_range(parent);
-      for (auto c = lo; c != hi; ++c) {
-        json item = comment_json(s, s.comments()[c->second], false);
-        item["data"]["depth"] = depth;
-        json replies = self(self, c->second, depth + 1);
-        if (!replies.empty()) {
-          item["data"]["replies"] = listing(std::move(replies), std::nullopt, std::nullopt);
-        }
-        out.push_back(std::move(item));
+    return out;
+  }
+
+  static json api_errors(const std::string& code, const std::string& message) {
+    return {{"json", {{"errors", json::array({json::array({code, message, "children"})})}}}};
+  }
+
+  // GET|POST /api/morechildren?link_id=t3_…&children=a,b&api_type=json: {"json":{"errors":[],
+  // "data":{"things":[…]}}}, flat in pre-order: each requested comment, its replies, and for a
+  // reply with replies of its own a "load more" stub of them (expanded by another call).
+  Response more_children(const Request& req) {
+    const auto p = params_of(req);
+    const auto link = p.find("link_id");
+    const auto kids = p.find("children");
+    if (link == p.end() || kids == p.end() || kids->second.empty()) {
+      return Response::json(200, api_errors("BAD_REQUEST", "link_id and children are required"));
+    }
+    const auto ids = split(kids->second, ',');
+    if (ids.size() > 100) {
+      return Response::json(400, api_errors("TOO_MANY", "at most 100 children per call"));
+    }
+    const Subreddit* sub = nullptr;
+    std::optional<std::size_t> post;
+    for (const auto& [name, s] : subs_) {
+      if (const auto found = find_post(*s, link->second); found && link->second.rfind("t3_", 0) == 0) {
+        sub = s.get();
+        post = found;
       }
-      return out;
-    };
-    json body = json::array();
-    body.push_back(listing(json::array({post_json(s, *it)}), std::nullopt, std::nullopt));
-    body.push_back(listing(tree(tree, std::nullopt, 0), std::nullopt, std::nullopt));
-    return Response::json(200, body);
+    }
+    if (sub == nullptr) {
+      return error(403, "Forbidden");
+    }
+    const Thread t = thread_of(*sub, *post);
+    json things = json::array();
+    for (const auto& id : ids) {
+      const auto n = parse_id(id, "t1_");
+      for (const auto& [c, depth] : t.depth) {
+        if (!n || sub->comments()[c].id != *n) {
+          continue;
+        }
+        json item = comment_json(*sub, sub->comments()[c], false);
+        item["data"]["depth"] = depth;
+        things.push_back(std::move(item));
+        const auto it = t.kids.find(c);
+        for (std::size_t k : it == t.kids.end() ? std::vector<std::size_t>{} : it->second) {
+          json reply = comment_json(*sub, sub->comments()[k], false);
+          reply["data"]["depth"] = depth + 1;
+          things.push_back(std::move(reply));
+          if (has_kids(t, k)) {
+            things.push_back(more_stub(*sub, t, comment_fullname(*sub, k), depth + 2, t.kids.at(k)));
+          }
+        }
+      }
+    }
+    return Response::json(200, {{"json", {{"errors", json::array()}, {"data", {{"things", things}}}}}});
+  }
+
+  // GET /api/info?id=t3_a,t3_b: the named posts as a Listing (at most 100 ids).
+  Response info(const Request& req) const {
+    const auto ids = split(req.param("id").value_or(""), ',');
+    if (ids.size() > 100) {
+      return error(400, "Bad Request");
+    }
+    json children = json::array();
+    for (const auto& id : ids) {
+      for (const auto& [name, s] : subs_) {
+        if (const auto post = find_post(*s, id); post && id.rfind("t3_", 0) == 0) {
+          children.push_back(post_json(*s, s->posts()[*post]));
+        }
+      }
+    }
+    return Response::json(200, listing(std::move(children), std::nullopt, std::nullopt));
+  }
+
+  // POST /_devnet/reddit/tree-faults: a share of tree and morechildren answers comes back broken in a way
+  // HTTP cannot see: the comment Listing missing, the body cut short, or an errors answer.
+  Response tree_fault(Response r, bool more) {
+    if (tree_fault_rate_ <= 0 || r.status != 200 ||
+        std::uniform_real_distribution<double>(0.0, 1.0)(tree_rng_) >= tree_fault_rate_) {
+      return r;
+    }
+    ++tree_faults_;
+    switch (tree_faults_ % 3) {
+      case 0:
+        r.body = r.body.substr(0, r.body.size() / 2);  // cut short, Content-Length matching
+        return r;
+      case 1:
+        if (more) {
+          return Response::json(200, api_errors("RATELIMIT", "devnet tree fault"));
+        }
+        {
+          json j = json::parse(r.body);
+          j.erase(1);  // [post Listing] alone
+          return Response::json(200, j);
+        }
+      default: {
+        json j = json::parse(r.body);
+        return Response::json(200, more ? json{{"json", {{"errors", json::array()}}}}
+                                        : json{{"kind", "Listing"}, {"data", j.at(0)["data"]}});
+      }
+    }
+  }
+
+  // POST /activity {"sub","post":"t3_…","comments":N,"score":S}: new comments on an existing
+  // post and its score changed, as when an older thread comes alive again.
+  Response activity(const Request& req) {
+    const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("sub") || !body.contains("post") ||
+        !valid_sub_name(body["sub"].get<std::string>())) {
+      return Response::json(400, {{"error", "body must be {\"sub\",\"post\",\"comments\",\"score\"}"}});
+    }
+    Subreddit& s = subreddit(body["sub"].get<std::string>());
+    const auto post = find_post(s, body["post"].get<std::string>());
+    if (!post) {
+      return Response::json(404, {{"error", "no such post"}});
+    }
+    s.add_comments(*post, body.value("comments", 0));
+    if (body.contains("score")) {
+      s.set_score(*post, body["score"].get<int>());
+    }
+    return Response::json(200, post_json(s, s.posts()[*post])["data"]);
   }
 
   std::vector<std::string> subs_param(const Request& req) const {
@@ -495,7 +812,10 @@ class RedditService final : public Service {
         continue;
       }
       const Subreddit& s = subreddit(name);
-      json entry = {{"posts", s.posts().size()}, {"comments", s.comments().size()}};
+      json entry = {{"posts", s.posts().size()},
+                    {"comments", s.comments().size()},
+                    {"stream_comments", stream_reach_ == 0 ? s.comments().size()
+                                                           : std::min(stream_reach_, s.comments().size())}};
       if (!s.posts().empty()) {
         entry["newest_post"] = post_json(s, s.posts().back())["data"];
         entry["oldest_post"] = post_json(s, s.posts().front())["data"];
@@ -573,6 +893,12 @@ class RedditService final : public Service {
   std::string client_id_, client_secret_;
   bool deleted_ids_ = false;  // "[deleted]" authors come with an author_fullname
   bool require_by_user_ = false;  // API routes refuse a User-Agent without "(by /u/"
+  int tree_limit_ = 200, tree_depth_ = 10;  // caps of a tree answer (comments, levels)
+  std::size_t stream_reach_ = 0;            // newest comments /r/{sub}/comments serves; 0 = all
+  double tree_fault_rate_ = 0;
+  std::mt19937_64 tree_rng_{7};
+  std::uint64_t tree_faults_ = 0;
+  std::map<std::string, std::uint64_t> route_requests_;
   std::map<std::string, Clock::time_point> tokens_;
   std::int64_t rate_limit_ = 1000;
   Clock::duration rate_window_;

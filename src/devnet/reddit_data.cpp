@@ -9,7 +9,6 @@
 namespace socialai::devnet::reddit {
 namespace {
 
-constexpr double kEpoch = 1700000000.0;  // 2023-11-14: the first post of every subreddit
 constexpr int kIdShift = 24;             // room for 16M posts/comments per subreddit
 
 constexpr std::array<std::string_view, 40> kWords = {
@@ -86,7 +85,7 @@ Subreddit::Subreddit(std::string name, std::uint64_t seed, const Sizes& sizes)
   sub_id_ = (h % 1000000) + 100000;
   post_base_ = ((h >> 20) % 65536 + 1) << kIdShift;
   comment_base_ = ((h >> 40) % 65536 + 65537) << kIdShift;
-  clock_ = kEpoch + static_cast<double>(h % 86400);
+  clock_ = sizes_.epoch + static_cast<double>(h % 3600);
   add_posts(std::max(0, sizes_.posts_per_sub));
 }
 
@@ -115,6 +114,10 @@ void Subreddit::add_posts(int count) {
     p.score = uniform(rng_, 0, 5000);
     // Most posts get comments_per_post comments; about one in eight gets none.
     p.num_comments = uniform(rng_, 0, 7) == 0 ? 0 : std::max(0, sizes_.comments_per_post);
+    const bool big = sizes_.big_thread_every > 0 && posts_.size() % sizes_.big_thread_every == 0;
+    if (big) {
+      p.num_comments = std::max(1, sizes_.big_thread_comments);
+    }
 
     std::vector<double> times;
     for (int j = 0; j < p.num_comments; ++j) {
@@ -125,7 +128,12 @@ void Subreddit::add_posts(int count) {
     for (std::size_t j = 0; j < times.size(); ++j) {
       Comment c;
       c.post = posts_.size();
-      if (j > 0 && uniform(rng_, 0, 9) < 4) {
+      if (big && j > 0 && uniform(rng_, 0, 9) < 8) {
+        // Half the replies answer the comment just before: chains deeper than a tree shows.
+        c.parent = uniform(rng_, 0, 1) == 0
+                       ? j - 1
+                       : static_cast<std::size_t>(uniform(rng_, 0, static_cast<int>(j) - 1));
+      } else if (!big && j > 0 && uniform(rng_, 0, 9) < 4) {
         c.parent = static_cast<std::size_t>(uniform(rng_, 0, static_cast<int>(j) - 1));  // local
       }
       c.author = pick_author(rng_, authors);
@@ -156,6 +164,33 @@ void Subreddit::add_posts(int count) {
     clock_ = std::max(clock_, time);
   }
   clock_ = std::max(clock_, t);
+}
+
+void Subreddit::add_comments(std::size_t post, int count) {
+  Post& p = posts_.at(post);
+  std::vector<std::size_t> thread;  // the post's comments so far, as global indexes
+  for (std::size_t i = 0; i < comments_.size(); ++i) {
+    if (comments_[i].post == post) {
+      thread.push_back(i);
+    }
+  }
+  const int authors = std::max(1, sizes_.authors);
+  for (int k = 0; k < count; ++k) {
+    Comment c;
+    c.id = comment_base_ + comments_.size();
+    c.post = post;
+    if (!thread.empty() && uniform(rng_, 0, 1) == 0) {
+      c.parent = thread[static_cast<std::size_t>(uniform(rng_, 0, static_cast<int>(thread.size()) - 1))];
+    }
+    c.author = pick_author(rng_, authors);
+    c.body = words(rng_, uniform(rng_, 2, 25));
+    clock_ += uniform(rng_, 5, 60);
+    c.created = clock_;
+    c.score = uniform(rng_, -20, 500);
+    thread.push_back(comments_.size());
+    comments_.push_back(std::move(c));
+    ++p.num_comments;
+  }
 }
 
 }  // namespace socialai::devnet::reddit

@@ -43,6 +43,11 @@ struct Sizes {
   int posts_per_sub = 50;
   int comments_per_post = 4;
   int authors = 60;
+  double epoch = 1700000000.0;  // Unix time around which a subreddit's first post is made
+  // Every Nth post (0 = none) gets a big thread of big_thread_comments comments, most of them
+  // replies and many in long chains, so trees need `more` stubs and "continue this thread".
+  int big_thread_every = 0;
+  int big_thread_comments = 40;
 };
 
 // The author pool shared by every subreddit (redditors post in many places).
@@ -62,6 +67,11 @@ class Subreddit {
 
   // Adds `count` posts (with their comments), all newer than everything so far.
   void grow(int count);
+
+  // Activity on an existing post: `count` new comments (newer than everything so far, replies
+  // to its comments or top level) and its score set to `score`. num_comments follows.
+  void add_comments(std::size_t post, int count);
+  void set_score(std::size_t post, int score) { posts_.at(post).score = score; }
 
  private:
   void add_posts(int count);

@@ -71,5 +71,64 @@ TEST(RedditApi, Base36AndSubredditSetting) {
   EXPECT_THROW(parse_subreddits("[1]"), std::invalid_argument);
 }
 
+// The shapes Reddit documents for /comments/{id} (two Listings, nested replies, both kinds of
+// `more`) and /api/morechildren (json.data.things, flat).
+constexpr const char* kTree = R"([
+ {"kind":"Listing","data":{"children":[{"kind":"t3","data":{"id":"p1","name":"t3_p1",
+  "title":"T","selftext":"","author":"bob","author_fullname":"t2_b","subreddit":"Eth",
+  "created_utc":1700000000,"score":5,"num_comments":9,"num_duplicates":0}}]}},
+ {"kind":"Listing","data":{"children":[
+  {"kind":"t1","data":{"id":"c1","name":"t1_c1","body":"top","author":"ann","author_fullname":"t2_a",
+   "parent_id":"t3_p1","link_id":"t3_p1","created_utc":1700000001,"score":2,"depth":0,
+   "replies":{"kind":"Listing","data":{"children":[
+    {"kind":"t1","data":{"id":"c2","name":"t1_c2","body":"re","author":"bob","parent_id":"t1_c1",
+     "link_id":"t3_p1","created_utc":1700000002,"depth":1,"replies":{"kind":"Listing","data":{
+      "children":[{"kind":"more","data":{"count":0,"name":"t1__","id":"_","parent_id":"t1_c2",
+       "depth":2,"children":[]}}]}}}}]}}}},
+  {"kind":"t1","data":{"id":"c3","name":"t1_c3","body":"x","author":"ann","link_id":"t3_p1",
+   "created_utc":1700000003,"replies":""}},
+  {"kind":"more","data":{"count":5,"name":"t1_c4","id":"c4","parent_id":"t3_p1","depth":0,
+   "children":["c4","c5"]}}]}}])";
+
+TEST(RedditApi, TreesGiveNestedCommentsAndBothKindsOfStubs) {
+  const Tree t = parse_tree(kTree);
+  ASSERT_TRUE(t.post);
+  EXPECT_EQ(t.post->reply_count, 9);
+  ASSERT_EQ(t.comments.size(), 2u);
+  EXPECT_EQ(t.comments[0].fullname, "t1_c1");
+  EXPECT_EQ(t.comments[1].fullname, "t1_c2");
+  EXPECT_EQ(t.comments[1].parent_fullname, "t1_c1");
+  EXPECT_FALSE(t.comments[0].raw.contains("replies"));
+  ASSERT_EQ(t.rejected.size(), 1u);  // c3 lacks parent_id
+  EXPECT_EQ(t.rejected[0].first, "t1_c3");
+  ASSERT_EQ(t.more.size(), 2u);
+  EXPECT_TRUE(t.more[0].continue_thread());
+  EXPECT_EQ(t.more[0].parent_fullname, "t1_c2");
+  EXPECT_FALSE(t.more[1].continue_thread());
+  EXPECT_EQ(t.more[1].children, (std::vector<std::string>{"c4", "c5"}));
+  EXPECT_EQ(t.more[1].count, 5);
+}
+
+TEST(RedditApi, BrokenTreesAndMoreChildrenAnswersAreMalformed) {
+  const std::string tree = kTree;
+  EXPECT_THROW(parse_tree(tree.substr(0, tree.size() / 2)), MalformedResponse);
+  EXPECT_THROW(parse_tree(R"([{"kind":"Listing","data":{"children":[]}}])"), MalformedResponse);
+  EXPECT_THROW(parse_tree(R"([{"kind":"Listing","data":{"children":[]}},
+                             {"kind":"Listing","data":{"children":[]}}])"),
+               MalformedResponse);  // no post
+  EXPECT_THROW(parse_more_children(R"({"json":{"errors":[["TOO_MANY","x","children"]]}})"),
+               MalformedResponse);
+  EXPECT_THROW(parse_more_children(R"({"json":{"errors":[]}})"), MalformedResponse);
+  const Tree m = parse_more_children(R"({"json":{"errors":[],"data":{"things":[
+    {"kind":"t1","data":{"id":"c4","parent_id":"t3_p1","link_id":"t3_p1","created_utc":1,"replies":""}},
+    {"kind":"t1","data":{"id":"c6","parent_id":"t1_c4","link_id":"t3_p1","created_utc":2,"replies":""}},
+    {"kind":"more","data":{"count":1,"id":"c7","parent_id":"t1_c6","children":["c7"]}}]}}})");
+  EXPECT_FALSE(m.post);
+  ASSERT_EQ(m.comments.size(), 2u);
+  EXPECT_EQ(m.comments[1].parent_fullname, "t1_c4");
+  ASSERT_EQ(m.more.size(), 1u);
+  EXPECT_EQ(m.more[0].children, std::vector<std::string>{"c7"});
+}
+
 }  // namespace
 }  // namespace socialai::reddit

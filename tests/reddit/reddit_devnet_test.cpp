@@ -1,5 +1,9 @@
 // The devnet's Reddit service on its own (no database): OAuth answers, bearer checks, paging,
 // article trees against the truth, and determinism from the seed.
+#include <map>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -116,6 +120,101 @@ TEST_F(RedditDevnet, PagesWalkNewestFirstAndArticleTreesMatchTheTruth) {
     seen += count;
   }
   EXPECT_EQ(seen, truth["items"]["comments"].size());
+}
+
+// A big thread's tree is cut by the tree limits into "load more" stubs (children ids, count)
+// and "continue this thread" stubs (count 0, id "_"); expanding them through morechildren and
+// the comment subtree route yields exactly the post's comments, each under its parent.
+TEST(RedditDevnetTrees, StubsExpandToExactlyThePostsComments) {
+  DevnetProcess devnet({"--reddit-posts-per-sub", "2", "--reddit-big-thread-every", "1",
+                        "--reddit-big-thread-comments", "30", "--reddit-tree-limit", "10",
+                        "--reddit-tree-depth", "2"});
+  HttpClient http([] {
+    HttpClient::Options o;
+    o.max_retries = 0;
+    return o;
+  }());
+  const HttpResponse tr = http.perform(
+      {"POST", devnet.url("/reddit/api/v1/access_token"),
+       {{"Authorization", kGoodBasic}, {"Content-Type", "application/x-www-form-urlencoded"}},
+       "grant_type=client_credentials"});
+  const std::string tok = json::parse(tr.body).at("access_token");
+  const auto get = [&](const std::string& path) {
+    const HttpResponse r = http.get(devnet.url("/reddit" + path), {{"Authorization", "bearer " + tok}});
+    EXPECT_EQ(r.status, 200) << path << " " << r.body;
+    return json::parse(r.body);
+  };
+  const json truth = devnet.get("/_devnet/reddit/truth?full=1&subs=alpha");
+  const json& post = truth["items"]["posts"][0];
+  const std::string link = post["name"];
+  std::map<std::string, std::string> want;  // comment → parent
+  for (const auto& c : truth["items"]["comments"]) {
+    if (c["link_id"] == link) {
+      want[c["name"]] = c["parent_id"];
+    }
+  }
+  ASSERT_EQ(want.size(), 30u);
+  std::map<std::string, std::string> got;
+  std::vector<std::string> load, deeper;
+  int load_stubs = 0, continue_stubs = 0;
+  const auto take = [&](const auto& self, const json& children) -> void {
+    for (const auto& c : children) {
+      const json& d = c["data"];
+      if (c["kind"] == "more") {
+        if (d["children"].empty()) {
+          EXPECT_EQ(d["count"], 0);
+          EXPECT_EQ(d["id"], "_");
+          EXPECT_EQ(d["name"], "t1__");
+          deeper.push_back(d["parent_id"].get<std::string>().substr(3));
+          ++continue_stubs;
+        } else {
+          EXPECT_GE(d["count"].get<std::size_t>(), d["children"].size());
+          EXPECT_EQ(d["id"], d["children"][0]);
+          for (const auto& id : d["children"]) {
+            load.push_back(id);
+          }
+          ++load_stubs;
+        }
+        continue;
+      }
+      EXPECT_EQ(d["link_id"], link);
+      got[d["name"]] = d["parent_id"];
+      if (d["replies"].is_object()) {
+        self(self, d["replies"]["data"]["children"]);
+      }
+    }
+  };
+  const std::string base = "/r/alpha/comments/" + post["id"].get<std::string>();
+  const json tree = get(base);
+  ASSERT_EQ(tree.size(), 2u);
+  take(take, tree[1]["data"]["children"]);
+  EXPECT_LE(got.size(), 10u);
+  for (int rounds = 0; rounds < 100 && (!load.empty() || !deeper.empty()); ++rounds) {
+    if (!load.empty()) {
+      std::string ids;
+      for (const auto& id : load) {
+        ids += (ids.empty() ? "" : ",") + id;
+      }
+      load.clear();
+      const json more = get("/api/morechildren?api_type=json&link_id=" + link + "&children=" + ids);
+      EXPECT_TRUE(more["json"]["errors"].empty());
+      for (const auto& c : more["json"]["data"]["things"]) {
+        EXPECT_FALSE(c["data"].contains("replies") && c["data"]["replies"].is_object());
+      }
+      take(take, more["json"]["data"]["things"]);
+    } else {
+      const std::string parent = deeper.back();
+      deeper.pop_back();
+      const json sub = get(base + "/_/" + parent);
+      ASSERT_EQ(sub[1]["data"]["children"].size(), 1u);
+      EXPECT_EQ(sub[1]["data"]["children"][0]["data"]["name"], "t1_" + parent);
+      EXPECT_EQ(sub[1]["data"]["children"][0]["data"]["depth"], 0);
+      take(take, sub[1]["data"]["children"]);
+    }
+  }
+  EXPECT_GT(load_stubs, 0);
+  EXPECT_GT(continue_stubs, 0);
+  EXPECT_EQ(got, want);
 }
 
 TEST(RedditDevnetSeed, SameSeedSameDataOtherSeedOtherData) {

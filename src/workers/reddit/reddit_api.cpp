@@ -106,7 +106,111 @@ Item parse_item(const std::string& kind, json data) {
   return it;
 }
 
+bool is_listing(const json& j) {
+  return j.is_object() && str(j, "kind") == "Listing" && j.contains("data") &&
+         j["data"].is_object() && j["data"].contains("children") &&
+         j["data"]["children"].is_array();
+}
+
+constexpr int kMaxTreeDepth = 200;  // far beyond Reddit's 10: a guard, not a limit
+
+// Adds the t1 children (and, recursively, their "replies" Listings) and `more` stubs.
+void collect(const json& children, Tree& out, int depth) {
+  if (depth > kMaxTreeDepth) {
+    throw MalformedResponse("comment tree nested deeper than " + std::to_string(kMaxTreeDepth));
+  }
+  std::size_t index = 0;
+  for (const json& child : children) {
+    const std::string ref = "#" + std::to_string(index++);
+    if (!child.is_object() || !child.contains("data") || !child["data"].is_object()) {
+      out.rejected.emplace_back(ref, "child is not {\"kind\",\"data\"}");
+      continue;
+    }
+    const std::string kind = str(child, "kind");
+    const json& data = child["data"];
+    if (kind == "more") {
+      MoreStub m;
+      m.parent_fullname = str(data, "parent_id");
+      m.count = opt_int(data, "count").value_or(0);
+      const auto kids = data.find("children");
+      bool ok = !m.parent_fullname.empty() && kids != data.end() && kids->is_array();
+      for (const json& k : ok ? *kids : json::array()) {
+        ok = ok && k.is_string() && parse_base36(k.get<std::string>()).has_value();
+        if (ok) {
+          m.children.push_back(k.get<std::string>());
+        }
+      }
+      if (!ok) {
+        out.rejected.emplace_back("more " + ref, "stub without parent_id or readable children");
+        continue;
+      }
+      out.more.push_back(std::move(m));
+      continue;
+    }
+    if (kind != "t1") {
+      continue;
+    }
+    try {
+      out.comments.push_back(parse_item("t1", data));
+    } catch (const std::exception& e) {
+      const std::string id = str(data, "id");
+      out.rejected.emplace_back(id.empty() ? ref : "t1_" + id, e.what());
+      continue;  // its replies cannot be placed without it
+    }
+    const auto replies = data.find("replies");
+    if (replies != data.end() && is_listing(*replies)) {
+      collect((*replies)["data"]["children"], out, depth + 1);
+    } else if (replies != data.end() && !(replies->is_string() || replies->is_null())) {
+      throw MalformedResponse("comment " + out.comments.back().fullname +
+                              " has \"replies\" that are not a Listing");
+    }
+  }
+}
+
 }  // namespace
+
+Tree parse_tree(std::string_view body) {
+  const json j = parse_body(body, "comment tree");
+  if (!j.is_array() || j.size() != 2 || !is_listing(j[0]) || !is_listing(j[1])) {
+    throw MalformedResponse("comment tree is not [post Listing, comment Listing]");
+  }
+  Tree out;
+  for (const json& child : j[0]["data"]["children"]) {
+    if (child.is_object() && str(child, "kind") == "t3" && child.contains("data") &&
+        child["data"].is_object()) {
+      try {
+        out.post = parse_item("t3", child["data"]);
+      } catch (const std::exception& e) {
+        throw MalformedResponse(std::string("comment tree's post is unreadable: ") + e.what());
+      }
+    }
+  }
+  if (!out.post) {
+    throw MalformedResponse("comment tree's first Listing holds no post");
+  }
+  collect(j[1]["data"]["children"], out, 0);
+  return out;
+}
+
+Tree parse_more_children(std::string_view body) {
+  const json j = parse_body(body, "morechildren answer");
+  const auto top = j.is_object() ? j.find("json") : j.end();
+  if (!j.is_object() || top == j.end() || !top->is_object()) {
+    throw MalformedResponse("morechildren answer has no \"json\" object");
+  }
+  if (const auto errors = top->find("errors");
+      errors != top->end() && (!errors->is_array() || !errors->empty())) {
+    throw MalformedResponse("morechildren answered errors " + errors->dump().substr(0, 200));
+  }
+  const auto data = top->find("data");
+  if (data == top->end() || !data->is_object() || !data->contains("things") ||
+      !(*data)["things"].is_array()) {
+    throw MalformedResponse("morechildren answer has no json.data.things array");
+  }
+  Tree out;
+  collect((*data)["things"], out, 0);
+  return out;
+}
 
 Token parse_token(std::string_view body) {
   const json j = parse_body(body, "token response");

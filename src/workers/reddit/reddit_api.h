@@ -1,5 +1,6 @@
 // Reddit wire formats (pure, no I/O): the OAuth token answer, Listings of t3 (posts) and t1
-// (comments), base-36 ids and the `subreddits` setting.
+// (comments), per-post comment trees and /api/morechildren answers, base-36 ids and the
+// `subreddits` setting.
 #pragma once
 
 #include <chrono>
@@ -59,6 +60,34 @@ struct Listing {
 // another kind (e.g. "more") are skipped. Throws MalformedResponse when the body is not such a
 // Listing.
 Listing parse_listing(std::string_view body, const std::string& kind);
+
+// A `more` placeholder in a comment tree. With children ("load more comments") they are
+// fetched with /api/morechildren; without ("continue this thread": count 0, id "_") the
+// subtree under parent_fullname is fetched as a tree of its own.
+struct MoreStub {
+  std::string parent_fullname;        // t3_ (top level) or t1_
+  std::vector<std::string> children;  // base-36 ids without prefix
+  std::int64_t count = 0;
+  bool continue_thread() const { return children.empty(); }
+};
+
+// Comments found in a tree (in the answer's depth-first order, parents before their
+// replies) and the stubs standing for the rest.
+struct Tree {
+  std::optional<Item> post;  // /comments/{id} answers only
+  std::vector<Item> comments;
+  std::vector<MoreStub> more;
+  std::vector<std::pair<std::string, std::string>> rejected;  // as in Listing
+};
+
+// GET /r/{sub}/comments/{id}: [Listing holding the t3, Listing of t1 whose "replies" are
+// nested Listings (or "") and of `more` stubs]. Throws MalformedResponse when the body is not
+// that pair or the first Listing holds no readable post.
+Tree parse_tree(std::string_view body);
+
+// /api/morechildren?api_type=json: {"json":{"errors":[],"data":{"things":[t1 and more, flat]}}}.
+// Throws MalformedResponse when errors is not empty or things is missing.
+Tree parse_more_children(std::string_view body);
 
 // "1abc" or "t3_1abc" → its value; nullopt for anything that is not base 36 (or too long).
 std::optional<std::uint64_t> parse_base36(std::string_view id);

@@ -163,6 +163,20 @@ void RedditClient::pace(const HttpResponse& r) {
 }
 
 Listing RedditClient::listing(const std::string& path, const std::string& kind) {
+  return fetch(path, [&](std::string_view body) { return parse_listing(body, kind); });
+}
+
+Tree RedditClient::tree(const std::string& path) {
+  return fetch(path, [](std::string_view body) { return parse_tree(body); });
+}
+
+Tree RedditClient::more_children(const std::string& path) {
+  return fetch(path, [](std::string_view body) { return parse_more_children(body); });
+}
+
+template <typename Parse>
+auto RedditClient::fetch(const std::string& path, Parse parse)
+    -> decltype(parse(std::string_view{})) {
   const std::string url = settings_.base_url + path;
   const std::string shown = redact_url(settings_.base_url) + path;  // path and query hold no secret
   std::string cause;
@@ -186,7 +200,7 @@ Listing RedditClient::listing(const std::string& path, const std::string& kind) 
     }
     if (r.ok()) {
       try {
-        return parse_listing(r.body, kind);
+        return parse(r.body);
       } catch (const MalformedResponse& e) {
         cause = std::string("malformed response: ") + e.what();
       }

@@ -65,12 +65,19 @@ class RedditClient {
   // UserAgentRefused (also from authenticate) once kBare429Limit answers in a row, each after
   // HttpClient's retries, were 429s without X-Ratelimit-* headers.
   Listing listing(const std::string& path, const std::string& kind);
+  // The same for a comment tree (parse_tree) and a /api/morechildren answer.
+  Tree tree(const std::string& path);
+  Tree more_children(const std::string& path);
 
   // Requests sent so far (every attempt), for logs and tests.
   int requests() const { return requests_; }
   int tokens_fetched() const { return tokens_fetched_; }
 
  private:
+  // GET with the token, retries and error mapping of listing(); `parse` reads a 2xx body and
+  // throws MalformedResponse for one that must be fetched again.
+  template <typename Parse>
+  auto fetch(const std::string& path, Parse parse) -> decltype(parse(std::string_view{}));
   HttpResponse authorized_get(const std::string& url);
   bool token_fresh() const;
   // Counts bare 429s in a row; throws UserAgentRefused at kBare429Limit.

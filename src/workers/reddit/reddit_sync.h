@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,12 @@ namespace socialai {
 //   comments             also sync the comment stream (default true)
 //   limit                items per page, 1..100 (default 100)
 //   max_pages            pages per stream per cycle (default 10); a pass continues next cycle
+//   trees                refresh young posts and walk per-post comment trees (default true)
+//   refresh_max_age_hours  posts younger than this get score/num_comments refreshed and their
+//                        trees re-walked when num_comments changed (default 48)
+//   tree_requests        requests per subreddit per cycle for refreshes, trees and
+//                        morechildren (default: half of what requests_per_minute allows in one
+//                        interval_ms, shared by the subreddits; at least 2)
 class RedditSync : public Worker {
  public:
   // Runs once per database (SPEC §8): other instances stand by on the advisory lease.
@@ -36,7 +43,8 @@ class RedditSync : public Worker {
   // rule-abiding User-Agent is missing, or when the token endpoint refuses the credentials or
   // cannot be reached.
   void validate(WorkerContext& ctx) override;
-  // For every subreddit: the posts stream, then the comment stream. A stream that fails (after
+  // For every subreddit: the posts stream, the comment stream, then (with `trees`) the refresh
+  // of young posts and the tree walks. A stream or walk that fails (after
   // the client's retries) is recorded as a failed item and the cycle goes on; a refused
   // User-Agent (reddit::UserAgentRefused) fails the cycle.
   void run_cycle(WorkerContext& ctx) override;
@@ -51,12 +59,27 @@ class RedditSync : public Worker {
   StreamResult sync_stream(WorkerContext& ctx, const std::string& subreddit,
                            const std::string& stream, const std::string& kind);
 
+  // Within tree_requests_: /api/info for the posts younger than refresh_max_age_hours_ (100
+  // per request), then the trees of tree_candidates(), newest first.
+  void sync_threads(WorkerContext& ctx, const std::string& subreddit);
+  // Fetches one post's tree: /comments/{id}, /api/morechildren (100 ids per call) for "load
+  // more" stubs, /comments/{id}/_/{comment} for "continue this thread", and commits the comments
+  // with the walk's state in one transaction. `state` = the post's tree cursor (text or
+  // empty); one with pending stubs resumes there instead of fetching the root again. `budget` =
+  // requests it may send; false when it ran out first (what was found is committed with the
+  // stubs still pending, so the next cycle goes on from there).
+  bool walk_tree(WorkerContext& ctx, const std::string& subreddit, const std::string& post,
+                 const std::optional<std::string>& state, int budget);
+
   WorkerContext* ctx_ = nullptr;  // for the client's stop check; set by validate/run_cycle
   std::unique_ptr<reddit::RedditClient> client_;
   std::vector<std::string> subreddits_;
   bool comments_ = true;
   int limit_ = 100;
   int max_pages_ = 10;
+  bool trees_ = true;
+  int refresh_max_age_hours_ = 48;
+  int tree_requests_ = 30;
 };
 
 }  // namespace socialai
