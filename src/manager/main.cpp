@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include <boost/asio/io_context.hpp>
+#include <pqxx/pqxx>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,6 +17,7 @@
 
 #include "common/config.h"
 #include "common/db.h"
+#include "common/redact.h"
 #include "common/logging.h"
 #include "common/migrate.h"
 #include "manager/api_routes.h"
@@ -86,6 +88,44 @@ bool migrate_now(const Config& config, unsigned attempts) {
   }
 }
 
+// --check-config: the `settings` rows that would be ignored (no such worker, or no such
+// setting of it), as warnings on stderr. Best effort: an unreachable or unmigrated database
+// is a note, and the exit status stays that of the file's check.
+void report_settings_rows(const Config& config) {
+  if (config.database.url.empty()) {
+    return;
+  }
+  try {
+    pqxx::connection c(with_connect_timeout(config.database.url, 3));
+    pqxx::read_transaction tx(c);
+    if (tx.exec("SELECT to_regclass('settings') IS NULL")[0][0].as<bool>()) {
+      return;  // not migrated yet: no rows to check
+    }
+    for (const auto& row : tx.exec("SELECT key FROM settings ORDER BY key")) {
+      const std::string key = row[0].as<std::string>();
+      const WorkerConfig* owner = nullptr;  // the longest worker name that prefixes the key
+      for (const auto& w : config.workers) {
+        const std::string prefix = w.name + "_";
+        if (key.size() > prefix.size() && key.compare(0, prefix.size(), prefix) == 0 &&
+            (owner == nullptr || w.name.size() > owner->name.size())) {
+          owner = &w;
+        }
+      }
+      if (owner == nullptr) {
+        std::cerr << "warning: settings row " << key << " names no configured worker; ignored\n";
+        continue;
+      }
+      const std::string k = key.substr(owner->name.size() + 1);
+      if (owner->settings.count(k) == 0 && !is_known_setting(owner->name, k)) {
+        std::cerr << "warning: settings row " << key << " names no setting of worker "
+                  << owner->name << "; it is ignored (typo?)\n";
+      }
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "note: settings rows not checked (" << redact_db_url(e.what()) << ")\n";
+  }
+}
+
 // workers.<name>.log_file, by worker name.
 std::map<std::string, std::string> worker_log_files(const Config& config) {
   std::map<std::string, std::string> files;
@@ -140,6 +180,7 @@ int main(int argc, char** argv) {
   }
   if (check_only) {
     std::cout << redacted_config_json(config) << "\n";
+    report_settings_rows(config);
     return 0;
   }
   if (!migrate_only) {

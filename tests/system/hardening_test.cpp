@@ -450,6 +450,14 @@ TEST_F(Hardening, BadSettingsRowFallsBackToTheFileValueAndUnknownRowsAreNamed) {
   EXPECT_NE(out.find("settings row search_batch_sise names no setting of worker search"),
             std::string::npos)
       << out;
+  // --check-config names it too (the rows as they are now), without failing the check.
+  const auto check = run_command({kManager, "--check-config", "--config", file});
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_NE(check.err.find("warning: settings row search_batch_sise names no setting of worker "
+                           "search; it is ignored (typo?)"),
+            std::string::npos)
+      << check.err;
+  EXPECT_EQ(check.err.find("search_batch_size"), std::string::npos) << check.err;
 }
 
 }  // namespace
