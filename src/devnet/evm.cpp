@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "devnet/devnet.h"
+#include "devnet/evm_abi.h"
 #include "devnet/evm_sim.h"
 #include "devnet/json_rpc.h"
 #include "workers/evm/evm_codec.h"
@@ -49,6 +50,8 @@ class EvmService : public Service {
     sizes_.nfts = static_cast<int>(options.integer("evm-nfts", sizes_.nfts));
     allow_batch_ = !options.boolean("evm-no-batch", false);
     max_log_range_ = static_cast<std::uint64_t>(options.integer("evm-max-log-range", 5000));
+    max_log_results_ = static_cast<std::size_t>(options.integer("evm-max-log-results", 10000));
+    multicall_ = !options.boolean("evm-no-multicall", false);
   }
 
   std::string name() const override { return "evm"; }
@@ -62,6 +65,9 @@ class EvmService : public Service {
     return serve_json_rpc(
         request,
         [&](const std::string& m, const json& p) {
+          auto& counts = calls_[sim->chain_id()];
+          ++counts["total"];
+          ++counts[m];
           try {
             return dispatch(*sim, m, p);
           } catch (const AbiError& e) {
@@ -85,14 +91,37 @@ class EvmService : public Service {
     };
     try {
       if (action == "truth") {
-        return Response::json(200, sim->truth(static_cast<std::uint64_t>(
-                                       std::max<std::int64_t>(0, number("confirmations", 0)))));
+        std::vector<std::string> only;
+        if (const auto w = request.param("wallets")) {
+          for (std::size_t at = 0; at < w->size();) {
+            const std::size_t comma = std::min(w->find(',', at), w->size());
+            only.push_back(address_param(json(w->substr(at, comma - at)), "wallets"));
+            at = comma + 1;
+          }
+        }
+        return Response::json(
+            200, sim->truth(static_cast<std::uint64_t>(
+                                std::max<std::int64_t>(0, number("confirmations", 0))),
+                            only));
+      }
+      if (action == "calls") {
+        return Response::json(200, calls_[sim->chain_id()]);
+      }
+      if (action == "transfer_nft" && request.method == "POST") {
+        const auto to = request.param("to");
+        const std::uint64_t block = sim->transfer_nft(
+            static_cast<std::size_t>(number("collection", 0)),
+            static_cast<std::uint64_t>(number("id", 1)),
+            address_param(to ? json(*to) : json(), "to"));
+        return Response::json(200, {{"block", block}, {"head", sim->head()}});
       }
       if (action == "info") {
         return Response::json(200, sim->info());
       }
       if (action == "reorg" && request.method == "POST") {
-        const std::uint64_t first = sim->reorg(static_cast<int>(number("depth", 1)));
+        const auto depth = static_cast<int>(number("depth", 1));
+        const std::uint64_t first =
+            sim->reorg(depth, static_cast<int>(number("length", depth)));
         return Response::json(200, {{"first_replaced", first}, {"head", sim->head()}});
       }
       if (action == "mine" && request.method == "POST") {
@@ -102,7 +131,8 @@ class EvmService : public Service {
     } catch (const std::exception& e) {
       return Response::json(400, {{"error", e.what()}});
     }
-    return Response::json(404, {{"error", "evm control routes: truth, info, reorg, mine"}});
+    return Response::json(
+        404, {{"error", "evm control routes: truth, info, calls, reorg, mine, transfer_nft"}});
   }
 
  private:
@@ -190,7 +220,7 @@ class EvmService : public Service {
   json log_json(const SimBlock& b, const SimLog& l, std::size_t log_index) const {
     return {{"address", l.address},
             {"topics", l.topics},
-            {"data", "0x"},
+            {"data", l.data},
             {"blockNumber", quantity(b.number)},
             {"blockHash", b.hash},
             {"transactionHash", b.txs[l.tx_index].hash},
@@ -295,6 +325,11 @@ class EvmService : public Service {
           out.push_back(log_json(b, l, k));
         }
       }
+      if (out.size() > max_log_results_) {
+        // As Infura and Alchemy answer a filter that matches too much.
+        throw RpcFailure(-32005, "query returned more than " + std::to_string(max_log_results_) +
+                                     " results");
+      }
     }
     return out;
   }
@@ -311,6 +346,9 @@ class EvmService : public Service {
     }
     const std::string sel = data.substr(0, 10);
     const std::string args = data.substr(10);
+    if (multicall_ && to == abi::kMulticall3) {
+      return multicall(sim, sel, args);
+    }
     const auto arg_word = [&](std::size_t i) {
       if (args.size() < (i + 1) * 64) {
         revert();
@@ -386,6 +424,50 @@ class EvmService : public Service {
     return "0x";  // no code at `to`: calls succeed with empty data, as on a real node
   }
 
+  // Multicall3 at its canonical address: aggregate3 runs each call as eth_call would (a failing
+  // call with allowFailure false reverts the whole batch) and getEthBalance reads a balance.
+  json multicall(const EvmSim& sim, const std::string& sel, const std::string& args) const {
+    try {
+      if (sel == abi::kGetEthBalance) {
+        return "0x" + abi::quantity_word(
+                          sim.balance_hex(abi::word_to_address(args.substr(0, 64))));
+      }
+      if (sel != abi::kAggregate3) {
+        revert();
+      }
+      std::vector<abi::Result3> results;
+      for (const auto& c : abi::decode_aggregate3(args)) {
+        abi::Result3 r;
+        try {
+          const json out = eth_call(sim, {{"to", c.target}, {"data", c.call_data}});
+          r = {true, out.get<std::string>()};
+        } catch (const RpcFailure& e) {
+          if (!c.allow_failure) {
+            throw RpcFailure(3, "execution reverted: Multicall3: call failed", "0x");
+          }
+          r = {false, e.data.is_string() ? e.data.get<std::string>() : "0x"};
+        }
+        results.push_back(std::move(r));
+      }
+      return abi::encode_results(results);
+    } catch (const std::invalid_argument&) {
+      revert();  // calldata that does not decode reverts, as the contract would
+    }
+  }
+
+  // Contracts answer eth_getCode with some bytecode, other accounts with "0x".
+  json code_at(const EvmSim& sim, const std::string& address) const {
+    bool contract = address == sim.registry() || address == sim.resolver() ||
+                    (multicall_ && address == abi::kMulticall3);
+    for (const auto& t : sim.tokens()) {
+      contract = contract || t.address == address;
+    }
+    for (const auto& c : sim.collections()) {
+      contract = contract || c.address == address;
+    }
+    return contract ? "0x608060405234801561001057600080fd5b50" : "0x";
+  }
+
   json dispatch(EvmSim& sim, const std::string& method, const json& p) {
     const auto param = [&](std::size_t i) -> const json& {
       if (!p.is_array() || p.size() <= i) {
@@ -407,6 +489,9 @@ class EvmService : public Service {
     }
     if (method == "eth_call") {
       return eth_call(sim, param(0));
+    }
+    if (method == "eth_getCode") {
+      return code_at(sim, address_param(param(0), "address"));
     }
     if (method == "eth_getLogs") {
       return get_logs(sim, param(0));
@@ -438,6 +523,11 @@ class EvmService : public Service {
   EvmSimSizes sizes_;
   bool allow_batch_ = true;
   std::uint64_t max_log_range_ = 5000;
+  std::size_t max_log_results_ = 10000;
+  bool multicall_ = true;
+  // JSON-RPC calls served per chain id: "total" and one count per method (a batch element is a
+  // call, as providers bill them).
+  std::map<std::uint64_t, std::map<std::string, std::uint64_t>> calls_;
   std::map<std::uint64_t, std::unique_ptr<EvmSim>> chains_;
 };
 

@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 
+#include "devnet/evm_abi.h"
 #include "workers/evm/evm_codec.h"
 
 namespace socialai::devnet {
@@ -164,6 +165,31 @@ SimBlock EvmSim::make_block(std::uint64_t number, const std::string& parent,
       tx.success = rng() % 10 != 0;
       b.txs.push_back(std::move(tx));
     }
+    // ERC-20 transfers: some sent by the owner, some moved by a third party's transferFrom
+    // (an approved spender), so a wallet is involved without being the transaction's from/to.
+    const auto n_token_txs = tokens_.empty() ? 0 : rng() % 3;
+    for (std::uint64_t i = 0; i < n_token_txs; ++i) {
+      const SimToken& token = tokens_[rng() % tokens_.size()];
+      const std::string owner = pick(), recipient = pick();
+      const bool by_spender = rng() % 2 == 0;
+      const std::uint64_t amount = 1 + rng() % 1000000;
+      SimTx tx;
+      tx.hash = tx_hash();
+      tx.from = by_spender ? others_[rng() % others_.size()] : owner;
+      tx.to = token.address;
+      tx.value_hex = "0x0";
+      tx.input = by_spender ? std::string("0x23b872dd") + abi::address_word(owner) +
+                                  abi::address_word(recipient) + abi::uint_word(amount)
+                            : std::string("0xa9059cbb") + abi::address_word(recipient) +
+                                  abi::uint_word(amount);
+      tx.parties = {owner, recipient};
+      b.logs.push_back({token.address,
+                        {abi::kTransferTopic, abi::address_topic(owner),
+                         abi::address_topic(recipient)},
+                        b.txs.size(),
+                        "0x" + abi::uint_word(amount)});
+      b.txs.push_back(std::move(tx));
+    }
   }
   // NFT events keep their block across reorgs, so ownership stays what the truth says.
   const std::string transfer = event_topic("Transfer(address,address,uint256)");
@@ -181,6 +207,10 @@ SimBlock EvmSim::make_block(std::uint64_t number, const std::string& parent,
                      ? calldata("mint(address,uint256)", {word_address(m.to), word_uint(m.id)})
                      : calldata("transferFrom(address,address,uint256)",
                                 {word_address(m.from), word_address(m.to), word_uint(m.id)});
+      tx.parties = {m.to};
+      if (m.from != kZeroAddress) {
+        tx.parties.push_back(m.from);
+      }
       b.logs.push_back({col.address,
                         {transfer, topic_of(m.from), topic_of(m.to), "0x" + word_uint(m.id)},
                         b.txs.size()});
@@ -195,11 +225,24 @@ SimBlock EvmSim::make_block(std::uint64_t number, const std::string& parent,
   return b;
 }
 
-std::uint64_t EvmSim::reorg(int depth) {
+std::uint64_t EvmSim::reorg(int depth, int length) {
   const auto d = static_cast<std::uint64_t>(
       std::clamp<std::int64_t>(depth, 1, static_cast<std::int64_t>(head())));
   const std::uint64_t first = head() - d + 1;
-  for (std::uint64_t n = first; n <= head(); ++n) {
+  // The orphaned branch's NFT moves go with it.
+  for (auto& col : collections_) {
+    col.moves.erase(std::remove_if(col.moves.begin(), col.moves.end(),
+                                   [&](const SimNftMove& m) { return m.block >= first; }),
+                    col.moves.end());
+  }
+  recompute_owners();
+  for (std::uint64_t n = blocks_.size(); n-- > first;) {
+    for (const auto& t : blocks_[n].txs) {
+      tx_index_.erase(t.hash);
+    }
+    blocks_.pop_back();
+  }
+  for (std::uint64_t n = first; n < first + static_cast<std::uint64_t>(std::max(length, 0)); ++n) {
     set_block(make_block(n, blocks_[n - 1].hash, ++variant_[n]));
   }
   return first;
@@ -209,6 +252,30 @@ void EvmSim::mine(int count) {
   for (int i = 0; i < count; ++i) {
     const std::uint64_t n = head() + 1;
     set_block(make_block(n, blocks_.back().hash, variant_[n]));
+  }
+}
+
+std::uint64_t EvmSim::transfer_nft(std::size_t collection, std::uint64_t id,
+                                   const std::string& to) {
+  if (collection >= collections_.size() || collections_[collection].owners.count(id) == 0) {
+    throw std::invalid_argument("no such token");
+  }
+  SimCollection& col = collections_[collection];
+  const std::uint64_t n = head() + 1;
+  col.moves.push_back({n, col.owners[id], to, id});
+  col.owners[id] = to;
+  mine(1);
+  return n;
+}
+
+void EvmSim::recompute_owners() {
+  for (auto& col : collections_) {
+    std::stable_sort(col.moves.begin(), col.moves.end(),
+                     [](const SimNftMove& a, const SimNftMove& b) { return a.block < b.block; });
+    col.owners.clear();
+    for (const auto& m : col.moves) {
+      col.owners[m.id] = m.to;
+    }
   }
 }
 
@@ -258,12 +325,14 @@ std::optional<std::string> EvmSim::addr_of(const std::string& node_hex) const {
   return it == forward_.end() ? std::nullopt : std::optional<std::string>(it->second);
 }
 
-json EvmSim::truth(std::uint64_t confirmations) const {
-  const std::set<std::string> tracked(wallets_.begin(), wallets_.end());
+json EvmSim::truth(std::uint64_t confirmations, const std::vector<std::string>& only) const {
+  const std::set<std::string> tracked =
+      only.empty() ? std::set<std::string>(wallets_.begin(), wallets_.end())
+                   : std::set<std::string>(only.begin(), only.end());
   const bool any_safe = head() >= confirmations;
   const std::uint64_t safe = any_safe ? head() - confirmations : 0;
   json w = json::object();
-  for (const auto& a : wallets_) {
+  for (const auto& a : tracked) {
     const auto it = verified_.find(a);
     w[a] = {{"balance", hex_to_decimal(balance_hex(a))},
             {"ens", it == verified_.end() ? json() : json(it->second)}};
@@ -271,6 +340,9 @@ json EvmSim::truth(std::uint64_t confirmations) const {
   json tokens = json::array();
   for (const auto& t : tokens_) {
     for (const auto& [a, bal] : t.balances) {
+      if (tracked.count(a) == 0) {
+        continue;
+      }
       tokens.push_back({{"address", a},
                         {"token", t.address},
                         {"symbol", t.symbol},
@@ -299,7 +371,9 @@ json EvmSim::truth(std::uint64_t confirmations) const {
       break;
     }
     for (const auto& t : b.txs) {
-      if (tracked.count(t.from) > 0 || (t.to && tracked.count(*t.to) > 0)) {
+      const bool party = std::any_of(t.parties.begin(), t.parties.end(),
+                                     [&](const std::string& p) { return tracked.count(p) > 0; });
+      if (party || tracked.count(t.from) > 0 || (t.to && tracked.count(*t.to) > 0)) {
         txs.push_back({{"hash", t.hash},
                        {"block_number", b.number},
                        {"block_hash", b.hash},

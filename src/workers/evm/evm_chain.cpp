@@ -1,6 +1,10 @@
 // Typed JSON-RPC reads for the EVM worker, with shape checks on every answer.
 #include "workers/evm/evm_chain.h"
 
+#include <algorithm>
+#include <cctype>
+#include <iterator>
+
 #include "workers/evm/evm_codec.h"
 
 namespace socialai::evm {
@@ -160,6 +164,8 @@ std::vector<EvmLog> EvmChain::logs(const json& filter) {
     EvmLog log;
     log.address = address_field(l, "address", kWhat);
     log.block_number = quantity_field(l, "blockNumber", kWhat);
+    log.block_hash = hash_field(l, "blockHash", kWhat);
+    log.tx_hash = hash_field(l, "transactionHash", kWhat);
     log.data = str_field(l, "data", kWhat);
     if (!l.contains("topics") || !l["topics"].is_array()) {
       throw EvmShapeError("log: no topics array");
@@ -171,6 +177,52 @@ std::vector<EvmLog> EvmChain::logs(const json& filter) {
       log.topics.push_back(t.get<std::string>());
     }
     out.push_back(std::move(log));
+  }
+  return out;
+}
+
+bool is_log_range_error(const JsonRpcError& e) {
+  std::string m = e.what();
+  std::transform(m.begin(), m.end(), m.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (m.find("rate") != std::string::npos || m.find("daily") != std::string::npos) {
+    return false;  // -32005 is also Infura's rate limit: smaller ranges would not help
+  }
+  if (e.code() == -32005) {
+    return true;
+  }
+  for (const char* p : {"more than", "range", "too many", "too large", "too wide", "exceed",
+                        "response size", "limited to"}) {
+    if (m.find(p) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<EvmLog> EvmChain::logs_in_range(const json& filter, std::uint64_t from,
+                                            std::uint64_t to, std::uint64_t max_range) {
+  std::vector<EvmLog> out;
+  std::uint64_t span = std::max<std::uint64_t>(1, max_range);
+  for (std::uint64_t at = from; at <= to;) {
+    const std::uint64_t end = to - at < span ? to : at + span - 1;
+    json f = filter;
+    f["fromBlock"] = quantity(at);
+    f["toBlock"] = quantity(end);
+    try {
+      auto part = logs(f);
+      out.insert(out.end(), std::make_move_iterator(part.begin()),
+                 std::make_move_iterator(part.end()));
+    } catch (const JsonRpcError& e) {
+      if (end == at || !is_log_range_error(e)) {
+        throw;
+      }
+      span = (end - at + 1) / 2;
+      continue;
+    }
+    if (end == to) {
+      break;
+    }
+    at = end + 1;
   }
   return out;
 }

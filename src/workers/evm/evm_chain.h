@@ -41,6 +41,7 @@ struct EvmLog {
   std::vector<std::string> topics;
   std::string data;
   std::uint64_t block_number = 0;
+  std::string block_hash, tx_hash;
 };
 
 struct EvmCall {
@@ -61,6 +62,12 @@ class EvmChain {
   std::map<std::string, bool> receipt_status(const std::vector<std::string>& hashes);
   // eth_getLogs with a prepared filter object.
   std::vector<EvmLog> logs(const nlohmann::json& filter);
+  // eth_getLogs of `filter` (without a block range) over blocks from..to in chunks of at most
+  // `max_range` blocks. A chunk the node refuses as too large (too many results, too wide a
+  // range: -32005 and the usual provider messages) is halved, down to one block, and the
+  // smaller span kept for the rest of the range.
+  std::vector<EvmLog> logs_in_range(const nlohmann::json& filter, std::uint64_t from,
+                                    std::uint64_t to, std::uint64_t max_range);
   // eth_call of each at `block_tag` ("latest" or a hex number). Per-call error objects (a
   // revert, say) are returned, not thrown.
   std::vector<JsonRpcResult> calls(const std::vector<EvmCall>& calls, const std::string& block_tag);
@@ -71,6 +78,9 @@ class EvmChain {
   JsonRpcClient& rpc_;
   std::size_t batch_size_;
 };
+
+// True for a node's "this eth_getLogs query is too large" answer (range or result count).
+bool is_log_range_error(const JsonRpcError& e);
 
 // Parses one block object (eth_getBlockByNumber/-Hash); throws EvmShapeError.
 EvmBlock parse_block(const nlohmann::json& j, bool full_txs);

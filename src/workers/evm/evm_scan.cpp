@@ -1,6 +1,8 @@
-// The confirmed block scan: transactions touching tracked wallets and ERC-721 Transfer logs
-// received by them, committed with the cursor; reorgs found by block hash and rolled back.
+// The confirmed block scan: transactions involving tracked wallets (their own from/to, or a
+// Transfer log naming them) and ERC-721 receipts, committed with the cursor; reorgs found by
+// block hash and rolled back.
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -104,6 +106,8 @@ void EvmSync::scan_blocks(WorkerContext& ctx, const std::vector<std::string>& wa
   repair_reorg(ctx, cursor);
 
   const std::set<std::string> tracked(wallets.begin(), wallets.end());
+  const std::set<std::string> collections(settings_.collections.begin(),
+                                          settings_.collections.end());
   json wallet_topics = json::array();
   for (const auto& w : wallets) {
     wallet_topics.push_back("0x" + word_address(w));
@@ -132,11 +136,51 @@ void EvmSync::scan_blocks(WorkerContext& ctx, const std::vector<std::string>& wa
       }
     }
 
+    // Transfer logs (ERC-20 and ERC-721, of any contract) naming a tracked wallet as sender
+    // (topic1) or recipient (topic2): their transactions involve the wallet even when a third
+    // party sent them. ERC-721 receipts of the configured collections are holdings.
+    std::map<std::uint64_t, std::string> hash_of;
+    for (const auto& b : blocks) {
+      hash_of[b.number] = b.hash;
+    }
+    std::set<std::string> involved;
+    json received = json::array();
+    for (const bool incoming : {false, true}) {
+      if (wallets.empty()) {
+        break;
+      }
+      const json topics = incoming ? json::array({transfer_topic(), nullptr, wallet_topics})
+                                   : json::array({transfer_topic(), wallet_topics});
+      for (const auto& log :
+           chain_->logs_in_range({{"topics", topics}}, from, to, settings_.max_block_range)) {
+        if (log.topics.size() < 3 || log.topics[0] != transfer_topic()) {
+          continue;
+        }
+        const auto it = hash_of.find(log.block_number);
+        if (it == hash_of.end() || it->second != log.block_hash) {
+          throw EvmShapeError("a log of block " + std::to_string(log.block_number) +
+                              " is from another branch (reorg in progress?)");
+        }
+        involved.insert(log.tx_hash);
+        // ERC-721 Transfer has the token id indexed (4 topics); ERC-20's has 3.
+        if (!incoming || log.topics.size() != 4 || collections.count(log.address) == 0) {
+          continue;
+        }
+        const std::string to_addr = decode_address(log.topics[2]);
+        if (tracked.count(to_addr) > 0) {
+          received.push_back({{"address", to_addr},
+                              {"contract", log.address},
+                              {"token_id", hex_to_decimal(log.topics[3])}});
+        }
+      }
+    }
+
     json txs = json::array();
     std::vector<std::string> hashes;
     for (const auto& b : blocks) {
       for (const auto& t : b.txs) {
-        if (tracked.count(t.from) == 0 && (!t.to || tracked.count(*t.to) == 0)) {
+        if (tracked.count(t.from) == 0 && (!t.to || tracked.count(*t.to) == 0) &&
+            involved.count(t.hash) == 0) {
           continue;
         }
         txs.push_back({{"hash", t.hash},
@@ -153,27 +197,6 @@ void EvmSync::scan_blocks(WorkerContext& ctx, const std::vector<std::string>& wa
         hashes.empty() ? std::map<std::string, bool>{} : chain_->receipt_status(hashes);
     for (auto& t : txs) {
       t["status"] = status.at(t["hash"].get<std::string>()) ? "success" : "failed";
-    }
-
-    json received = json::array();
-    if (!settings_.collections.empty() && !wallets.empty()) {
-      const json filter = {{"fromBlock", quantity(from)},
-                           {"toBlock", quantity(to)},
-                           {"address", settings_.collections},
-                           {"topics", json::array({transfer_topic(), nullptr, wallet_topics})}};
-      for (const auto& log : chain_->logs(filter)) {
-        // ERC-721 Transfer has the token id indexed (4 topics); ERC-20's has 3: not ours.
-        if (log.topics.size() != 4 || log.topics[0] != transfer_topic()) {
-          continue;
-        }
-        const std::string to_addr = decode_address(log.topics[2]);
-        if (tracked.count(to_addr) == 0) {
-          continue;
-        }
-        received.push_back({{"address", to_addr},
-                            {"contract", log.address},
-                            {"token_id", hex_to_decimal(log.topics[3])}});
-      }
     }
 
     for (const auto& b : blocks) {
