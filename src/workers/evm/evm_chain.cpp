@@ -132,6 +132,30 @@ std::vector<EvmBlock> EvmChain::blocks(const std::vector<std::uint64_t>& numbers
   return out;
 }
 
+std::vector<std::optional<std::string>> EvmChain::block_hashes(
+    const std::vector<std::uint64_t>& numbers) {
+  std::vector<JsonRpcCall> calls;
+  for (auto n : numbers) {
+    calls.push_back({"eth_getBlockByNumber", json::array({quantity(n), false})});
+  }
+  const auto results = rpc_.batch(calls, batch_size_);
+  std::vector<std::optional<std::string>> out;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const json& j = require(results[i]);
+    if (j.is_null()) {
+      out.emplace_back();
+      continue;
+    }
+    const EvmBlock b = parse_block(j, false);
+    if (b.number != numbers[i]) {
+      throw EvmShapeError("asked for block " + std::to_string(numbers[i]) + ", got " +
+                          std::to_string(b.number));
+    }
+    out.emplace_back(b.hash);
+  }
+  return out;
+}
+
 std::map<std::string, bool> EvmChain::receipt_status(const std::vector<std::string>& hashes) {
   std::vector<JsonRpcCall> calls;
   for (const auto& h : hashes) {

@@ -58,6 +58,8 @@ class EvmChain {
   std::uint64_t block_number();
   // Blocks in the order of `numbers`; throws if any is missing or malformed.
   std::vector<EvmBlock> blocks(const std::vector<std::uint64_t>& numbers, bool full_txs);
+  // The hash of each block, nullopt for a block the node does not have (beyond its head).
+  std::vector<std::optional<std::string>> block_hashes(const std::vector<std::uint64_t>& numbers);
   // Receipt status per transaction hash: true = success (status 0x1).
   std::map<std::string, bool> receipt_status(const std::vector<std::string>& hashes);
   // eth_getLogs with a prepared filter object.

@@ -36,50 +36,85 @@ void save_cursor(Db& db, pqxx::work& tx, const std::string& worker, const BlockC
 
 }  // namespace
 
-bool EvmSync::repair_reorg(WorkerContext& ctx, BlockCursor& cursor) {
+bool EvmSync::repair_reorg(WorkerContext& ctx, BlockCursor& cursor, std::uint64_t safe_head,
+                           const std::set<std::string>& tracked) {
   if (cursor.number < 0 || cursor.hash.empty()) {
-    return false;
+    return false;  // nothing scanned yet, or nothing known to compare with
   }
-  const auto now = chain_->blocks({static_cast<std::uint64_t>(cursor.number)}, false);
-  if (now[0].hash == cursor.hash) {
-    return false;
-  }
-  // Walk back through the kept hashes (newest first) to the last block both branches share.
-  std::vector<std::uint64_t> numbers;
-  for (auto it = cursor.recent.rbegin(); it != cursor.recent.rend(); ++it) {
-    if (it->first < cursor.number) {
-      numbers.push_back(static_cast<std::uint64_t>(it->first));
+  // The newest scanned block still on the node's chain: the cursor's own, or the newest kept
+  // hash that matches (a block the node no longer has, beyond a shorter chain's head, does not).
+  std::int64_t keep = cursor.number;
+  if (chain_->block_hashes({static_cast<std::uint64_t>(cursor.number)})[0] != cursor.hash) {
+    std::vector<std::uint64_t> numbers;
+    for (auto it = cursor.recent.rbegin(); it != cursor.recent.rend(); ++it) {
+      if (it->first < cursor.number) {
+        numbers.push_back(static_cast<std::uint64_t>(it->first));
+      }
     }
-  }
-  const auto blocks = numbers.empty() ? std::vector<EvmBlock>{} : chain_->blocks(numbers, false);
-  std::int64_t fork = -1;
-  std::string fork_hash;
-  for (std::size_t i = 0; i < blocks.size(); ++i) {
-    const auto& kept = *std::find_if(cursor.recent.begin(), cursor.recent.end(), [&](auto& p) {
-      return p.first == static_cast<std::int64_t>(numbers[i]);
-    });
-    if (blocks[i].hash == kept.second) {
-      fork = kept.first;
-      fork_hash = kept.second;
-      break;
-    }
-  }
-  if (fork_hash.empty()) {
+    const auto now = numbers.empty() ? std::vector<std::optional<std::string>>{}
+                                     : chain_->block_hashes(numbers);
     // Deeper than the hashes kept: rescan from before the oldest one we know.
-    fork = (cursor.recent.empty() ? cursor.number : cursor.recent.front().first) - 1;
+    keep = (cursor.recent.empty() ? cursor.number : cursor.recent.front().first) - 1;
+    for (std::size_t i = 0; i < now.size(); ++i) {
+      if (now[i] == cursor.hash_of(static_cast<std::int64_t>(numbers[i]))) {
+        keep = static_cast<std::int64_t>(numbers[i]);
+        break;
+      }
+    }
+  }
+  // Above the confirmed head nothing is stored: after a reorg to a shorter chain the scan waits
+  // there until the chain has grown back.
+  const std::int64_t target = std::min(keep, static_cast<std::int64_t>(safe_head));
+  if (target >= cursor.number) {
+    return false;
   }
   const std::int64_t old = cursor.number;
-  cursor.rewind_to(fork, fork_hash);
+  const auto dropped = cursor.rewind_to(target, cursor.hash_of(target));
+
+  // Every NFT that moved to or from a tracked wallet in the blocks given up: its owner now.
+  std::vector<EvmCall> calls;
+  std::vector<const TouchedNft*> tokens;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& t : dropped) {
+    if (seen.insert({t.contract, t.token_id}).second) {
+      tokens.push_back(&t);
+      calls.push_back({t.contract, calldata("ownerOf(uint256)",
+                                            {word_hex(decimal_to_hex(t.token_id))})});
+    }
+  }
+  const auto owners = calls.empty() ? std::vector<JsonRpcResult>{}
+                                    : chain_->calls(calls, quantity(safe_head));
+  json now = json::array(), held = json::array();
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const auto& r = owners[i];
+    json owner;  // null: the token does not exist (its mint was on the orphaned branch)
+    if (r.ok() && r.result.is_string()) {
+      owner = decode_address(r.result.get<std::string>());
+    } else if (r.ok() || std::string(r.error->what()).find("revert") == std::string::npos) {
+      throw EvmShapeError("ownerOf(" + tokens[i]->token_id + ") of " + tokens[i]->contract +
+                          " after the reorg: " + (r.ok() ? "not a hex string" : r.error->what()));
+    }
+    now.push_back({{"contract", tokens[i]->contract},
+                   {"token_id", tokens[i]->token_id},
+                   {"owner", owner}});
+    if (owner.is_string() && tracked.count(owner.get<std::string>()) > 0) {
+      held.push_back({{"address", owner},
+                      {"contract", tokens[i]->contract},
+                      {"token_id", tokens[i]->token_id}});
+    }
+  }
   Db& db = ctx.db();
   const auto removed = db.with_transaction([&](pqxx::work& tx) {
-    const auto r = db.exec(tx, kRollbackTxSql, settings_.chain, fork);
+    const auto r = db.exec(tx, kRollbackTxSql, settings_.chain, target);
+    db.exec(tx, kDeleteOtherHoldersSql, settings_.chain, now.dump());
+    db.exec(tx, kInsertHoldingSql, settings_.chain, held.dump());
     save_cursor(db, tx, ctx.name(), cursor);
     return r.affected_rows();
   });
   spdlog::warn(
-      "{}: reorg: block {} changed hash; rolled back to block {} ({} transaction(s) "
-      "removed), rescanning",
-      settings_.chain, old, fork, removed);
+      "{}: reorg: scanned block {} is no longer on the chain or above the confirmed head {}; "
+      "rolled back to block {} ({} transaction(s) removed, {} NFT(s) re-derived from ownerOf)",
+      settings_.chain, old, safe_head, target, removed, tokens.size());
   return true;
 }
 
@@ -103,9 +138,8 @@ void EvmSync::scan_blocks(WorkerContext& ctx, const std::vector<std::string>& wa
         settings_.start_block.value_or(safe_head >= range ? safe_head - range + 1 : 0);
     cursor.number = std::max<std::int64_t>(cursor.number, static_cast<std::int64_t>(start) - 1);
   }
-  repair_reorg(ctx, cursor);
-
   const std::set<std::string> tracked(wallets.begin(), wallets.end());
+  repair_reorg(ctx, cursor, safe_head, tracked);
   const std::set<std::string> collections(settings_.collections.begin(),
                                           settings_.collections.end());
   json wallet_topics = json::array();
@@ -123,7 +157,7 @@ void EvmSync::scan_blocks(WorkerContext& ctx, const std::vector<std::string>& wa
     }
     const auto blocks = chain_->blocks(numbers, true);
     if (!cursor.hash.empty() && blocks.front().parent_hash != cursor.hash) {
-      if (!repair_reorg(ctx, cursor)) {
+      if (!repair_reorg(ctx, cursor, safe_head, tracked)) {
         throw EvmShapeError("block " + std::to_string(from) +
                             " does not extend the scanned chain (reorg in progress?)");
       }
@@ -145,6 +179,7 @@ void EvmSync::scan_blocks(WorkerContext& ctx, const std::vector<std::string>& wa
     }
     std::set<std::string> involved;
     json received = json::array();
+    std::vector<TouchedNft> touched;
     for (const bool incoming : {false, true}) {
       if (wallets.empty()) {
         break;
@@ -163,7 +198,12 @@ void EvmSync::scan_blocks(WorkerContext& ctx, const std::vector<std::string>& wa
         }
         involved.insert(log.tx_hash);
         // ERC-721 Transfer has the token id indexed (4 topics); ERC-20's has 3.
-        if (!incoming || log.topics.size() != 4 || collections.count(log.address) == 0) {
+        if (log.topics.size() != 4 || collections.count(log.address) == 0) {
+          continue;
+        }
+        touched.push_back({static_cast<std::int64_t>(log.block_number), log.address,
+                           hex_to_decimal(log.topics[3])});
+        if (!incoming) {
           continue;
         }
         const std::string to_addr = decode_address(log.topics[2]);
@@ -201,6 +241,11 @@ void EvmSync::scan_blocks(WorkerContext& ctx, const std::vector<std::string>& wa
 
     for (const auto& b : blocks) {
       cursor.advance(static_cast<std::int64_t>(b.number), b.hash);
+    }
+    std::sort(touched.begin(), touched.end(),
+              [](const TouchedNft& a, const TouchedNft& b) { return a.block < b.block; });
+    for (auto& t : touched) {
+      cursor.touch(t.block, std::move(t.contract), std::move(t.token_id));
     }
     db.with_transaction([&](pqxx::work& tx) {
       if (!txs.empty()) {

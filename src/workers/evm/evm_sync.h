@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,7 +66,12 @@ class EvmSync : public Worker {
   void report_heads(WorkerContext& ctx, std::uint64_t head, std::uint64_t safe) const;
   void scan_blocks(WorkerContext& ctx, const std::vector<std::string>& wallets,
                    std::uint64_t safe_head);
-  bool repair_reorg(WorkerContext& ctx, evm::BlockCursor& cursor);
+  // Rolls the cursor back to the last block both the stored scan and the node's chain share, and
+  // no higher than the confirmed head (a reorg to a shorter chain); deletes the transactions
+  // above it and re-derives the NFTs that moved in the blocks given up from ownerOf at the
+  // confirmed head. False when nothing was rolled back.
+  bool repair_reorg(WorkerContext& ctx, evm::BlockCursor& cursor, std::uint64_t safe_head,
+                    const std::set<std::string>& tracked);
   void sync_wallets(WorkerContext& ctx, const std::vector<std::string>& wallets,
                     const std::string& block_tag);
   // Wallet index → verified name (nullopt: none); wallets whose lookup failed are left out.
