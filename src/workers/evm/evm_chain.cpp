@@ -5,7 +5,10 @@
 #include <cctype>
 #include <iterator>
 
+#include <spdlog/spdlog.h>
+
 #include "workers/evm/evm_codec.h"
+#include "workers/evm/evm_multicall.h"
 
 namespace socialai::evm {
 
@@ -253,12 +256,99 @@ std::vector<EvmLog> EvmChain::logs_in_range(const json& filter, std::uint64_t fr
 
 std::vector<JsonRpcResult> EvmChain::calls(const std::vector<EvmCall>& calls,
                                            const std::string& block_tag) {
+  if (calls.empty()) {
+    return {};
+  }
+  if (!multicall_.empty() && multicall_state_ == Multicall::kUnchecked) {
+    const json code = rpc_.call("eth_getCode", json::array({multicall_, "latest"}));
+    if (code.is_string() && code.get<std::string>().size() > 2) {
+      multicall_state_ = Multicall::kOn;
+      spdlog::info("Multicall3 at {}: eth_calls are packed into aggregate3", multicall_);
+    } else {
+      multicall_off("no contract code there");
+    }
+  }
+  if (multicall_state_ == Multicall::kOn) {
+    if (auto out = multicalls(calls, block_tag)) {
+      return std::move(*out);
+    }
+  }
+  return plain_calls(calls, block_tag);
+}
+
+void EvmChain::multicall_off(const std::string& why) {
+  multicall_state_ = Multicall::kOff;
+  spdlog::warn("Multicall3 at {} is not usable ({}); using JSON-RPC batches of single calls",
+               multicall_, why);
+}
+
+std::vector<JsonRpcResult> EvmChain::plain_calls(const std::vector<EvmCall>& calls,
+                                                 const std::string& block_tag) {
   std::vector<JsonRpcCall> rpc_calls;
   rpc_calls.reserve(calls.size());
   for (const auto& c : calls) {
-    rpc_calls.push_back({"eth_call", json::array({{{"to", c.to}, {"data", c.data}}, block_tag})});
+    if (c.native_balance) {
+      rpc_calls.push_back({"eth_getBalance", json::array({c.to, block_tag})});
+    } else {
+      rpc_calls.push_back(
+          {"eth_call", json::array({{{"to", c.to}, {"data", c.data}}, block_tag})});
+    }
   }
   return rpc_.batch(rpc_calls, batch_size_);
+}
+
+std::optional<std::vector<JsonRpcResult>> EvmChain::multicalls(const std::vector<EvmCall>& calls,
+                                                               const std::string& block_tag) {
+  // One aggregate3 per batch_size calls; those eth_calls in JSON-RPC batches.
+  std::vector<JsonRpcCall> rpc_calls;
+  std::vector<std::pair<std::size_t, std::size_t>> spans;  // [from, to) of `calls`
+  for (std::size_t from = 0; from < calls.size(); from += batch_size_) {
+    const std::size_t to = std::min(calls.size(), from + batch_size_);
+    std::vector<std::pair<std::string, std::string>> packed;
+    for (std::size_t i = from; i < to; ++i) {
+      packed.emplace_back(calls[i].native_balance ? multicall_ : calls[i].to,
+                          calls[i].native_balance ? get_eth_balance_calldata(calls[i].to)
+                                                  : calls[i].data);
+    }
+    rpc_calls.push_back(
+        {"eth_call",
+         json::array({{{"to", multicall_}, {"data", aggregate3_calldata(packed)}}, block_tag})});
+    spans.emplace_back(from, to);
+  }
+  const auto results = rpc_.batch(rpc_calls, batch_size_);
+  std::vector<JsonRpcResult> out(calls.size());
+  for (std::size_t k = 0; k < results.size(); ++k) {
+    const auto [from, to] = spans[k];
+    const auto& r = results[k];
+    if (!r.ok() && std::string(r.error->what()).find("revert") == std::string::npos) {
+      // A node-side failure of this aggregate3: each of its calls gets that error.
+      for (std::size_t i = from; i < to; ++i) {
+        out[i].error = r.error;
+      }
+      continue;
+    }
+    try {
+      if (!r.ok()) {
+        throw AbiError(r.error->what());
+      }
+      if (!r.result.is_string()) {
+        throw AbiError("eth_call result is not a hex string");
+      }
+      const auto decoded = decode_aggregate3(r.result.get<std::string>(), to - from);
+      for (std::size_t i = from; i < to; ++i) {
+        const auto& [ok, data] = decoded[i - from];
+        if (ok) {
+          out[i].result = data;
+        } else {
+          out[i].error = JsonRpcError("eth_call", 3, "execution reverted", data);
+        }
+      }
+    } catch (const AbiError& e) {
+      multicall_off(std::string("aggregate3: ") + e.what());
+      return std::nullopt;
+    }
+  }
+  return out;
 }
 
 }  // namespace socialai::evm

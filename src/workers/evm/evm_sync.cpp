@@ -14,6 +14,7 @@
 #include "common/rate_limiter.h"
 #include "workers/evm/evm_chain.h"
 #include "workers/evm/evm_codec.h"
+#include "workers/evm/evm_multicall.h"
 #include "workers/evm/evm_sql.h"
 
 namespace socialai {
@@ -102,6 +103,14 @@ EvmSettings EvmSettings::from(const WorkerContext& ctx) {
   s.max_block_range = std::max<std::uint64_t>(1, non_negative(ctx, "max_block_range", 500));
   s.batch_size = std::max<std::size_t>(1, non_negative(ctx, "batch_size", 100));
   s.requests_per_minute = static_cast<double>(non_negative(ctx, "requests_per_minute", 0));
+  const std::string multicall = ctx.setting("multicall_address").value_or(kMulticall3Address);
+  if (multicall.empty() || multicall == "none") {
+    s.multicall_address.clear();
+  } else if (is_address(multicall)) {
+    s.multicall_address = normalize_address(multicall);
+  } else {
+    throw std::invalid_argument("setting multicall_address is not an address (\"none\": none)");
+  }
   return s;
 }
 
@@ -126,6 +135,7 @@ void EvmSync::validate(WorkerContext& ctx) {
   http_ = std::make_unique<HttpClient>(options);
   rpc_ = std::make_unique<JsonRpcClient>(*http_, settings_.rpc_url);
   auto chain = std::make_unique<EvmChain>(*rpc_, settings_.batch_size);
+  chain->use_multicall(settings_.multicall_address);
   std::uint64_t id = 0;
   try {
     id = chain->chain_id();
