@@ -100,6 +100,8 @@ EvmSettings EvmSettings::from(const WorkerContext& ctx) {
   if (ctx.setting("start_block")) {
     s.start_block = non_negative(ctx, "start_block", 0);
   }
+  s.nft_backfill_from_block = non_negative(
+      ctx, "nft_backfill_from_block", static_cast<std::int64_t>(s.start_block.value_or(0)));
   s.max_block_range = std::max<std::uint64_t>(1, non_negative(ctx, "max_block_range", 500));
   s.batch_size = std::max<std::size_t>(1, non_negative(ctx, "batch_size", 100));
   s.requests_per_minute = static_cast<double>(non_negative(ctx, "requests_per_minute", 0));
@@ -214,6 +216,7 @@ void EvmSync::run_cycle(WorkerContext& ctx) {
   };
   if (head >= settings_.confirmations) {
     phase("block scan", [&] { scan_blocks(ctx, wallets, safe); });
+    phase("nft backfill", [&] { backfill_nfts(ctx, wallets, safe); });
   }
   phase("wallets", [&] { sync_wallets(ctx, wallets, tag); });
   phase("nft holdings", [&] { sync_holdings(ctx, tag); });

@@ -35,6 +35,7 @@ struct EvmSettings {
   bool ens = true;
   std::string ens_registry;
   std::optional<std::uint64_t> start_block;
+  std::uint64_t nft_backfill_from_block = 0;  // default: start_block, else 0
   std::uint64_t max_block_range = 500;
   std::size_t batch_size = 100;
   double requests_per_minute = 0;  // 0 = no local limit
@@ -73,6 +74,11 @@ class EvmSync : public Worker {
   // confirmed head. False when nothing was rolled back.
   bool repair_reorg(WorkerContext& ctx, evm::BlockCursor& cursor, std::uint64_t safe_head,
                     const std::set<std::string>& tracked);
+  // ERC-721 holdings of wallets and collections new to the worker (sync_state 'nft_backfill'
+  // remembers which were done), from Transfer logs since nft_backfill_from_block, verified
+  // with ownerOf at the confirmed head.
+  void backfill_nfts(WorkerContext& ctx, const std::vector<std::string>& wallets,
+                     std::uint64_t safe_head);
   void sync_wallets(WorkerContext& ctx, const std::vector<std::string>& wallets,
                     const std::string& block_tag);
   // Wallet index → verified name (nullopt: none); wallets whose lookup failed are left out.
