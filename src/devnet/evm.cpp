@@ -11,12 +11,11 @@
 #include "devnet/evm_abi.h"
 #include "devnet/evm_sim.h"
 #include "devnet/json_rpc.h"
-#include "workers/evm/evm_codec.h"
 
 namespace socialai::devnet {
 
 using json = nlohmann::json;
-using namespace socialai::evm;
+using namespace socialai::devnet::abi;
 
 namespace {
 
@@ -70,7 +69,7 @@ class EvmService : public Service {
           ++counts[m];
           try {
             return dispatch(*sim, m, p);
-          } catch (const AbiError& e) {
+          } catch (const std::invalid_argument& e) {
             throw RpcFailure(-32602, std::string("invalid argument: ") + e.what());
           }
         },
@@ -99,20 +98,19 @@ class EvmService : public Service {
             at = comma + 1;
           }
         }
-        return Response::json(
-            200, sim->truth(static_cast<std::uint64_t>(
-                                std::max<std::int64_t>(0, number("confirmations", 0))),
-                            only));
+        return Response::json(200, sim->truth(static_cast<std::uint64_t>(std::max<std::int64_t>(
+                                                  0, number("confirmations", 0))),
+                                              only));
       }
       if (action == "calls") {
         return Response::json(200, calls_[sim->chain_id()]);
       }
       if (action == "transfer_nft" && request.method == "POST") {
         const auto to = request.param("to");
-        const std::uint64_t block = sim->transfer_nft(
-            static_cast<std::size_t>(number("collection", 0)),
-            static_cast<std::uint64_t>(number("id", 1)),
-            address_param(to ? json(*to) : json(), "to"));
+        const std::uint64_t block =
+            sim->transfer_nft(static_cast<std::size_t>(number("collection", 0)),
+                              static_cast<std::uint64_t>(number("id", 1)),
+                              address_param(to ? json(*to) : json(), "to"));
         return Response::json(200, {{"block", block}, {"head", sim->head()}});
       }
       if (action == "info") {
@@ -120,8 +118,7 @@ class EvmService : public Service {
       }
       if (action == "reorg" && request.method == "POST") {
         const auto depth = static_cast<int>(number("depth", 1));
-        const std::uint64_t first =
-            sim->reorg(depth, static_cast<int>(number("length", depth)));
+        const std::uint64_t first = sim->reorg(depth, static_cast<int>(number("length", depth)));
         return Response::json(200, {{"first_replaced", first}, {"head", sim->head()}});
       }
       if (action == "mine" && request.method == "POST") {
@@ -163,7 +160,7 @@ class EvmService : public Service {
     std::uint64_t n = 0;
     try {
       n = parse_quantity(t);
-    } catch (const AbiError& e) {
+    } catch (const std::invalid_argument& e) {
       bad_param(e.what());
     }
     return n <= sim.head() ? &sim.blocks()[n] : nullptr;
@@ -185,8 +182,8 @@ class EvmService : public Service {
             {"type", "0x0"},
             {"value", t.value_hex},
             {"v", "0x25"},
-            {"r", to_hex(keccak256("r" + t.hash))},
-            {"s", to_hex(keccak256("s" + t.hash))}};
+            {"r", keccak_hex("r" + t.hash)},
+            {"s", keccak_hex("s" + t.hash)}};
   }
 
   json block_json(const EvmSim& sim, const SimBlock& b, bool full) const {
@@ -198,11 +195,11 @@ class EvmService : public Service {
             {"hash", b.hash},
             {"parentHash", b.parent_hash},
             {"nonce", "0x0000000000000000"},
-            {"sha3Uncles", to_hex(keccak256(std::string("\xc0")))},
+            {"sha3Uncles", keccak_hex(std::string("\xc0"))},
             {"logsBloom", "0x" + std::string(512, '0')},
-            {"transactionsRoot", to_hex(keccak256("txroot" + b.hash))},
-            {"stateRoot", to_hex(keccak256("state" + b.hash))},
-            {"receiptsRoot", to_hex(keccak256("receipts" + b.hash))},
+            {"transactionsRoot", keccak_hex("txroot" + b.hash)},
+            {"stateRoot", keccak_hex("state" + b.hash)},
+            {"receiptsRoot", keccak_hex("receipts" + b.hash)},
             {"miner", "0x" + std::string(40, '0')},
             {"difficulty", "0x0"},
             {"totalDifficulty", "0x0"},
@@ -212,7 +209,7 @@ class EvmService : public Service {
             {"gasUsed", quantity(21000 * b.txs.size())},
             {"timestamp", quantity(b.timestamp)},
             {"baseFeePerGas", "0x3b9aca00"},
-            {"mixHash", to_hex(keccak256("mix" + b.hash))},
+            {"mixHash", keccak_hex("mix" + b.hash)},
             {"transactions", txs},
             {"uncles", json::array()}};
   }
@@ -249,7 +246,7 @@ class EvmService : public Service {
             {"blockNumber", quantity(b.number)},
             {"from", t.from},
             {"to", t.to ? json(*t.to) : json()},
-            {"contractAddress", t.to ? json() : json(to_hex(keccak256(t.hash).data() + 12, 20))},
+            {"contractAddress", t.to ? json() : json("0x" + keccak_hex(t.hash).substr(26))},
             {"cumulativeGasUsed", quantity(21000 * (i + 1))},
             {"gasUsed", "0x5208"},
             {"effectiveGasPrice", "0x3b9aca00"},
@@ -306,7 +303,7 @@ class EvmService : public Service {
           if (!w.is_string()) {
             bad_param("topics");
           }
-          any = any || to_hex(from_hex(w.get<std::string>())) == l.topics[i];
+          any = any || hex(from_hex(w.get<std::string>())) == l.topics[i];
         }
         if (!any) {
           return false;
@@ -327,8 +324,8 @@ class EvmService : public Service {
       }
       if (out.size() > max_log_results_) {
         // As Infura and Alchemy answer a filter that matches too much.
-        throw RpcFailure(-32005, "query returned more than " + std::to_string(max_log_results_) +
-                                     " results");
+        throw RpcFailure(
+            -32005, "query returned more than " + std::to_string(max_log_results_) + " results");
       }
     }
     return out;
@@ -346,7 +343,7 @@ class EvmService : public Service {
     }
     const std::string sel = data.substr(0, 10);
     const std::string args = data.substr(10);
-    if (multicall_ && to == abi::kMulticall3) {
+    if (multicall_ && to == kMulticall3) {
       return multicall(sim, sel, args);
     }
     const auto arg_word = [&](std::size_t i) {
@@ -355,17 +352,17 @@ class EvmService : public Service {
       }
       return args.substr(i * 64, 64);
     };
-    const auto arg_address = [&](std::size_t i) { return decode_address("0x" + arg_word(i)); };
+    const auto arg_address = [&](std::size_t i) { return word_to_address(arg_word(i)); };
     for (const auto& t : sim.tokens()) {
       if (t.address != to) {
         continue;
       }
       if (sel == selector("balanceOf(address)")) {
         const auto it = t.balances.find(arg_address(0));
-        return word(word_hex(it == t.balances.end() ? "0x0" : it->second));
+        return word(quantity_word(it == t.balances.end() ? "0x0" : it->second));
       }
       if (sel == selector("decimals()")) {
-        return word(word_uint(static_cast<std::uint64_t>(t.decimals)));
+        return word(uint_word(static_cast<std::uint64_t>(t.decimals)));
       }
       if (sel == selector("symbol()")) {
         return encode_string(t.symbol);
@@ -385,7 +382,7 @@ class EvmService : public Service {
         for (const auto& [id, owner] : c.owners) {
           n += owner == who ? 1 : 0;
         }
-        return word(word_uint(n));
+        return word(uint_word(n));
       }
       if (sel == selector("ownerOf(uint256)") || sel == selector("tokenURI(uint256)")) {
         const std::string id = hex_to_decimal(arg_word(0));
@@ -394,7 +391,7 @@ class EvmService : public Service {
           revert();  // nonexistent token
         }
         if (sel == selector("ownerOf(uint256)")) {
-          return word(word_address(it->second));
+          return word(address_word(it->second));
         }
         return encode_string("https://nft.devnet.invalid/" + c.symbol + "/" + id + ".json");
       }
@@ -408,7 +405,7 @@ class EvmService : public Service {
     }
     if (to == sim.registry() && sel == selector("resolver(bytes32)")) {
       const auto r = sim.resolver_of("0x" + arg_word(0));
-      return r ? word(word_address(*r)) : std::string(kZeroWord);
+      return r ? word(address_word(*r)) : std::string(kZeroWord);
     }
     if (to == sim.resolver()) {
       if (sel == selector("name(bytes32)")) {
@@ -417,7 +414,7 @@ class EvmService : public Service {
       }
       if (sel == selector("addr(bytes32)")) {
         const auto a = sim.addr_of("0x" + arg_word(0));
-        return a ? word(word_address(*a)) : std::string(kZeroWord);
+        return a ? word(address_word(*a)) : std::string(kZeroWord);
       }
       revert();
     }
@@ -428,16 +425,15 @@ class EvmService : public Service {
   // call with allowFailure false reverts the whole batch) and getEthBalance reads a balance.
   json multicall(const EvmSim& sim, const std::string& sel, const std::string& args) const {
     try {
-      if (sel == abi::kGetEthBalance) {
-        return "0x" + abi::quantity_word(
-                          sim.balance_hex(abi::word_to_address(args.substr(0, 64))));
+      if (sel == kGetEthBalance) {
+        return "0x" + quantity_word(sim.balance_hex(word_to_address(args.substr(0, 64))));
       }
-      if (sel != abi::kAggregate3) {
+      if (sel != kAggregate3) {
         revert();
       }
-      std::vector<abi::Result3> results;
-      for (const auto& c : abi::decode_aggregate3(args)) {
-        abi::Result3 r;
+      std::vector<Result3> results;
+      for (const auto& c : decode_aggregate3(args)) {
+        Result3 r;
         try {
           const json out = eth_call(sim, {{"to", c.target}, {"data", c.call_data}});
           r = {true, out.get<std::string>()};
@@ -449,7 +445,7 @@ class EvmService : public Service {
         }
         results.push_back(std::move(r));
       }
-      return abi::encode_results(results);
+      return encode_results(results);
     } catch (const std::invalid_argument&) {
       revert();  // calldata that does not decode reverts, as the contract would
     }
@@ -458,7 +454,7 @@ class EvmService : public Service {
   // Contracts answer eth_getCode with some bytecode, other accounts with "0x".
   json code_at(const EvmSim& sim, const std::string& address) const {
     bool contract = address == sim.registry() || address == sim.resolver() ||
-                    (multicall_ && address == abi::kMulticall3);
+                    (multicall_ && address == kMulticall3);
     for (const auto& t : sim.tokens()) {
       contract = contract || t.address == address;
     }

@@ -1,6 +1,8 @@
 // The devnet's ABI words and Multicall3 wire format, independent of the worker's codec.
 #include "devnet/evm_abi.h"
 
+#include <cryptopp/keccak.h>
+
 #include <stdexcept>
 
 namespace socialai::devnet::abi {
@@ -66,6 +68,121 @@ std::string padded(const std::string& hex_no0x) {
 
 }  // namespace
 
+std::string keccak(std::string_view data) {
+  CryptoPP::Keccak_256 k;
+  std::string out(32, '\0');
+  k.CalculateDigest(reinterpret_cast<CryptoPP::byte*>(out.data()),
+                    reinterpret_cast<const CryptoPP::byte*>(data.data()), data.size());
+  return out;
+}
+
+std::string hex(std::string_view raw) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out = "0x";
+  for (unsigned char c : raw) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 0xf];
+  }
+  return out;
+}
+
+std::string from_hex(std::string_view h) {
+  const std::string digits = strip0x(h);
+  if (digits.size() % 2 != 0) {
+    throw std::invalid_argument("odd number of hex digits");
+  }
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); i += 2) {
+    out += static_cast<char>(std::stoi(digits.substr(i, 2), nullptr, 16));
+  }
+  return out;
+}
+
+std::string keccak_hex(std::string_view text) { return hex(keccak(text)); }
+
+std::string selector(std::string_view signature) { return keccak_hex(signature).substr(0, 10); }
+
+std::string namehash(std::string_view name) {
+  // namehash("a.b") = keccak(namehash("b") ++ keccak("a")); namehash("") = 32 zero bytes.
+  if (name.empty()) {
+    return hex(std::string(32, '\0'));
+  }
+  const auto dot = name.find('.');
+  const std::string parent =
+      from_hex(namehash(dot == std::string_view::npos ? "" : name.substr(dot + 1)));
+  return hex(keccak(parent + keccak(name.substr(0, dot))));
+}
+
+std::string reverse_name(std::string_view address) {
+  return normalize_address(address).substr(2) + ".addr.reverse";
+}
+
+std::string quantity(std::uint64_t v) {
+  const std::string w = uint_word(v);
+  const auto first = w.find_first_not_of('0');
+  return "0x" + (first == std::string::npos ? std::string("0") : w.substr(first));
+}
+
+std::uint64_t parse_quantity(std::string_view h) {
+  const std::string digits = strip0x(h);
+  if (digits.empty() || h.substr(0, 2) != "0x") {
+    throw std::invalid_argument("not a hex quantity");
+  }
+  const auto first = digits.find_first_not_of('0');
+  if (first != std::string::npos && digits.size() - first > 16) {
+    throw std::invalid_argument("quantity above 64 bits");
+  }
+  return std::stoull(digits, nullptr, 16);
+}
+
+std::string hex_to_decimal(std::string_view h) {
+  const std::string digits = strip0x(h);
+  if (digits.size() > kWord) {
+    throw std::invalid_argument("more than 256 bits");
+  }
+  // Decimal digits, least significant first; multiply by 16 and add each hex digit.
+  std::vector<int> dec{0};
+  for (char c : digits) {
+    int carry = c <= '9' ? c - '0' : c - 'a' + 10;
+    for (int& d : dec) {
+      const int v = d * 16 + carry;
+      d = v % 10;
+      carry = v / 10;
+    }
+    for (; carry > 0; carry /= 10) {
+      dec.push_back(carry % 10);
+    }
+  }
+  std::string out;
+  for (auto it = dec.rbegin(); it != dec.rend(); ++it) {
+    out += static_cast<char>('0' + *it);
+  }
+  const auto first = out.find_first_not_of('0');
+  return first == std::string::npos ? "0" : out.substr(first);
+}
+
+bool is_address(std::string_view a) {
+  try {
+    normalize_address(a);
+    return true;
+  } catch (const std::invalid_argument&) {
+    return false;
+  }
+}
+
+std::string normalize_address(std::string_view a) {
+  const std::string digits = strip0x(a);
+  if (digits.size() != 40) {
+    throw std::invalid_argument("not a 20-byte address");
+  }
+  return "0x" + digits;
+}
+
+std::string encode_string(std::string_view s) {
+  const std::string data = hex(s).substr(2);
+  return "0x" + uint_word(32) + uint_word(s.size()) + padded(data);
+}
+
 std::string address_word(std::string_view address) {
   const std::string a = strip0x(address);
   if (a.size() != 40) {
@@ -128,8 +245,8 @@ std::string encode_results(const std::vector<Result3>& results) {
   for (const auto& res : results) {
     head += uint_word(offsets_bytes + tail.size() / 2);
     const std::string data = strip0x(res.return_data);
-    tail += uint_word(res.success ? 1 : 0) + uint_word(64) + uint_word(data.size() / 2) +
-            padded(data);
+    tail +=
+        uint_word(res.success ? 1 : 0) + uint_word(64) + uint_word(data.size() / 2) + padded(data);
   }
   return "0x" + head + tail;
 }

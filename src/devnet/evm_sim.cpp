@@ -6,12 +6,11 @@
 #include <set>
 
 #include "devnet/evm_abi.h"
-#include "workers/evm/evm_codec.h"
 
 namespace socialai::devnet {
 
 using json = nlohmann::json;
-using namespace socialai::evm;
+using namespace socialai::devnet::abi;
 
 namespace {
 
@@ -20,10 +19,10 @@ constexpr const char* kZeroAddress = "0x0000000000000000000000000000000000000000
 constexpr std::uint64_t kGenesisTime = 1700000000;
 
 std::uint64_t seed_of(const std::string& text) {
-  const Hash32 h = keccak256(text);
+  const std::string h = keccak(text);
   std::uint64_t v = 0;
   for (int i = 0; i < 8; ++i) {
-    v = (v << 8) | h[static_cast<std::size_t>(i)];
+    v = (v << 8) | static_cast<unsigned char>(h[static_cast<std::size_t>(i)]);
   }
   return v;
 }
@@ -39,17 +38,15 @@ std::string random_quantity(std::mt19937_64& rng, int max_digits) {
   return s;
 }
 
-std::string topic_of(const std::string& address) { return "0x" + word_address(address); }
-
 }  // namespace
 
 std::string EvmSim::address(const std::string& kind, std::uint64_t i) const {
   // Wallets are the same accounts on every chain (as real EVM addresses are); contracts and
   // counterparties differ per chain.
   const std::string chain = kind == "wallet" ? "any" : std::to_string(chain_id_);
-  const Hash32 h =
-      keccak256(kind + ":" + std::to_string(seed_) + ":" + chain + ":" + std::to_string(i));
-  return to_hex(h.data() + 12, 20);
+  return "0x" +
+         keccak_hex(kind + ":" + std::to_string(seed_) + ":" + chain + ":" + std::to_string(i))
+             .substr(26);
 }
 
 EvmSim::EvmSim(std::uint64_t seed, std::uint64_t chain_id, const EvmSimSizes& sizes)
@@ -118,15 +115,15 @@ EvmSim::EvmSim(std::uint64_t seed, std::uint64_t chain_id, const EvmSimSizes& si
                                  "erin",  "frank", "grace", "heidi"};
   for (std::size_t i = 0; i < wallets_.size(); i += 3) {
     const std::string name = std::string(kWords[(i / 3) % 8]) + std::to_string(i) + ".eth";
-    reverse_names_[to_hex(namehash(reverse_name(wallets_[i])))] = name;
-    forward_[to_hex(namehash(name))] = wallets_[i];
+    reverse_names_[namehash(reverse_name(wallets_[i]))] = name;
+    forward_[namehash(name)] = wallets_[i];
     verified_[wallets_[i]] = name;
   }
   // Wallet 1 claims a name that resolves to wallet 2 (forward mismatch); wallet 2 claims one
   // that has no forward record at all. Neither may be stored.
-  reverse_names_[to_hex(namehash(reverse_name(wallets_[1])))] = "imposter.eth";
-  forward_[to_hex(namehash("imposter.eth"))] = wallets_[2];
-  reverse_names_[to_hex(namehash(reverse_name(wallets_[2])))] = "ghost.eth";
+  reverse_names_[namehash(reverse_name(wallets_[1]))] = "imposter.eth";
+  forward_[namehash("imposter.eth")] = wallets_[2];
+  reverse_names_[namehash(reverse_name(wallets_[2]))] = "ghost.eth";
 
   std::string parent = "0x" + std::string(64, '0');
   for (std::uint64_t n = 0; n < static_cast<std::uint64_t>(sizes_.blocks); ++n) {
@@ -144,9 +141,7 @@ SimBlock EvmSim::make_block(std::uint64_t number, const std::string& parent,
   b.number = number;
   b.parent_hash = parent;
   b.timestamp = kGenesisTime + number * (chain_id_ == 1 ? 12 : 2);
-  const auto tx_hash = [&] {
-    return to_hex(keccak256("tx:" + tag + ":" + std::to_string(b.txs.size())));
-  };
+  const auto tx_hash = [&] { return keccak_hex("tx:" + tag + ":" + std::to_string(b.txs.size())); };
   if (number > 0) {
     const auto pick = [&] {
       return rng() % 10 < 6 ? wallets_[rng() % wallets_.size()] : others_[rng() % others_.size()];
@@ -178,21 +173,20 @@ SimBlock EvmSim::make_block(std::uint64_t number, const std::string& parent,
       tx.from = by_spender ? others_[rng() % others_.size()] : owner;
       tx.to = token.address;
       tx.value_hex = "0x0";
-      tx.input = by_spender ? std::string("0x23b872dd") + abi::address_word(owner) +
-                                  abi::address_word(recipient) + abi::uint_word(amount)
-                            : std::string("0xa9059cbb") + abi::address_word(recipient) +
-                                  abi::uint_word(amount);
+      tx.input = by_spender
+                     ? std::string("0x23b872dd") + address_word(owner) + address_word(recipient) +
+                           uint_word(amount)
+                     : std::string("0xa9059cbb") + address_word(recipient) + uint_word(amount);
       tx.parties = {owner, recipient};
       b.logs.push_back({token.address,
-                        {abi::kTransferTopic, abi::address_topic(owner),
-                         abi::address_topic(recipient)},
+                        {kTransferTopic, address_topic(owner), address_topic(recipient)},
                         b.txs.size(),
-                        "0x" + abi::uint_word(amount)});
+                        "0x" + uint_word(amount)});
       b.txs.push_back(std::move(tx));
     }
   }
   // NFT events keep their block across reorgs, so ownership stays what the truth says.
-  const std::string transfer = event_topic("Transfer(address,address,uint256)");
+  const std::string transfer = kTransferTopic;  // the published constant
   for (const auto& col : collections_) {
     for (const auto& m : col.moves) {
       if (m.block != number) {
@@ -204,16 +198,17 @@ SimBlock EvmSim::make_block(std::uint64_t number, const std::string& parent,
       tx.to = col.address;
       tx.value_hex = "0x0";
       tx.input = m.from == kZeroAddress
-                     ? calldata("mint(address,uint256)", {word_address(m.to), word_uint(m.id)})
-                     : calldata("transferFrom(address,address,uint256)",
-                                {word_address(m.from), word_address(m.to), word_uint(m.id)});
+                     ? selector("mint(address,uint256)") + address_word(m.to) + uint_word(m.id)
+                     : selector("transferFrom(address,address,uint256)") + address_word(m.from) +
+                           address_word(m.to) + uint_word(m.id);
       tx.parties = {m.to};
       if (m.from != kZeroAddress) {
         tx.parties.push_back(m.from);
       }
-      b.logs.push_back({col.address,
-                        {transfer, topic_of(m.from), topic_of(m.to), "0x" + word_uint(m.id)},
-                        b.txs.size()});
+      b.logs.push_back(
+          {col.address,
+           {transfer, address_topic(m.from), address_topic(m.to), "0x" + uint_word(m.id)},
+           b.txs.size()});
       b.txs.push_back(std::move(tx));
     }
   }
@@ -221,7 +216,7 @@ SimBlock EvmSim::make_block(std::uint64_t number, const std::string& parent,
   for (const auto& t : b.txs) {
     all += t.hash;
   }
-  b.hash = to_hex(keccak256(all));
+  b.hash = keccak_hex(all);
   return b;
 }
 
