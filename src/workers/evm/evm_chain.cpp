@@ -260,12 +260,20 @@ std::vector<JsonRpcResult> EvmChain::calls(const std::vector<EvmCall>& calls,
     return {};
   }
   if (!multicall_.empty() && multicall_state_ == Multicall::kUnchecked) {
-    const json code = rpc_.call("eth_getCode", json::array({multicall_, "latest"}));
-    if (code.is_string() && code.get<std::string>().size() > 2) {
+    json code;
+    try {
+      code = rpc_.call("eth_getCode", json::array({multicall_, "latest"}));
+    } catch (const JsonRpcError& e) {
+      code = e.what();  // a node without eth_getCode: not "0x…" bytecode either
+    }
+    if (code.is_string() && code.get<std::string>().size() > 2 &&
+        code.get<std::string>().rfind("0x", 0) == 0) {
       multicall_state_ = Multicall::kOn;
       spdlog::info("Multicall3 at {}: eth_calls are packed into aggregate3", multicall_);
     } else {
-      multicall_off("no contract code there");
+      multicall_off(code.is_string() && code.get<std::string>().rfind("0x", 0) != 0
+                        ? "eth_getCode: " + code.get<std::string>()
+                        : "no contract code there");
     }
   }
   if (multicall_state_ == Multicall::kOn) {
