@@ -46,15 +46,15 @@ Measure run(const testing::TestSchema& schema, int wallets, bool multicall) {
     collections.push_back(c["address"]);
   }
   testing::TestContext ctx(db, "ethereum");
-  ctx.settings_ = {{"rpc_url", devnet.url("/evm/1")},
-                   {"tokens", tokens.dump()},
-                   {"collections", collections.dump()},
-                   {"wallets", info["wallets"].dump()},
-                   {"confirmations", "3"},
-                   {"start_block", "0"},
-                   {"ens", "true"},
-                   {"multicall_address", multicall ? "0xcA11bde05977b3631167028862bE2a173976CA11"
-                                                   : "none"}};
+  ctx.settings_ = {
+      {"rpc_url", devnet.url("/evm/1")},
+      {"tokens", tokens.dump()},
+      {"collections", collections.dump()},
+      {"wallets", info["wallets"].dump()},
+      {"confirmations", "3"},
+      {"start_block", "0"},
+      {"ens", "true"},
+      {"multicall_address", multicall ? "0xcA11bde05977b3631167028862bE2a173976CA11" : "none"}};
   EvmSync sync;
   sync.validate(ctx);
   sync.run_cycle(ctx);  // the first cycle also scans the chain
@@ -88,9 +88,10 @@ int main(int argc, char** argv) {
   }
   const int wallets = quick ? 100 : 1000;
   const Measure with = run(*schema, wallets, true), without = run(*schema, wallets, false);
-  std::printf("| one steady-state cycle, %d wallets, 3 ERC-20 tokens, ENS, %d NFTs | Multicall3 "
-              "aggregate3 | JSON-RPC batches |\n|---|---|---|\n",
-              wallets, 2 * (wallets / 4));
+  std::printf(
+      "| one steady-state cycle, %d wallets, 3 ERC-20 tokens, ENS, %d NFTs | Multicall3 "
+      "aggregate3 | JSON-RPC batches |\n|---|---|---|\n",
+      wallets, 2 * (wallets / 4));
   std::printf("| JSON-RPC calls (billed calls) | %llu | %llu |\n",
               static_cast<unsigned long long>(with.calls),
               static_cast<unsigned long long>(without.calls));
@@ -102,8 +103,8 @@ int main(int argc, char** argv) {
   std::printf("| HTTP requests | %llu | %llu |\n", static_cast<unsigned long long>(with.http),
               static_cast<unsigned long long>(without.http));
   std::printf("| cycle time | %.0f ms | %.0f ms |\n", with.ms, without.ms);
-  std::printf("\nRatio: %.1fx fewer JSON-RPC calls with Multicall3.\n",
-              with.calls ? static_cast<double>(without.calls) / static_cast<double>(with.calls)
-                         : 0.0);
+  std::printf(
+      "\nRatio: %.1fx fewer JSON-RPC calls with Multicall3.\n",
+      with.calls ? static_cast<double>(without.calls) / static_cast<double>(with.calls) : 0.0);
   return 0;
 }

@@ -132,8 +132,10 @@ class EvmSyncPg : public ::testing::Test {
   // Stored transactions as "hash|block_number|block_hash|from|to|value|status|", and the same
   // rows of a truth document.
   Rows stored_transactions() {
-    return rows("SELECT hash, block_number, block_hash, from_address, to_address, value::text, "
-                "status FROM chain_transactions WHERE chain = '" + chain_name_ + "'");
+    return rows(
+        "SELECT hash, block_number, block_hash, from_address, to_address, value::text, "
+        "status FROM chain_transactions WHERE chain = '" +
+        chain_name_ + "'");
   }
   static Rows transaction_rows(const json& t) {
     Rows txs;

@@ -1,11 +1,12 @@
 // Multicall3: balance, token and ENS lookups packed into aggregate3 eth_calls (100 lookups in
 // one call), counted by the devnet; without a Multicall3 (no code, or a contract that reverts)
 // the worker falls back to JSON-RPC batches with the same tables.
+#include "workers/evm/evm_multicall.h"
+
 #include <gtest/gtest.h>
 
 #include "evm_fixture.h"
 #include "workers/evm/evm_codec.h"
-#include "workers/evm/evm_multicall.h"
 
 namespace socialai {
 namespace {
@@ -21,10 +22,10 @@ TEST(EvmMulticallAbi, SelectorsMatchThePublishedOnes) {
   EXPECT_EQ(evm::selector("getEthBalance(address)"), "0x4d2301cc");
   EXPECT_THROW(evm::decode_aggregate3("0x", 1), evm::AbiError);
   // Two results: (true, 0x1234), (false, 0x); a length claiming more data than there is fails.
-  const std::string two =
-      "0x" + evm::word_uint(32) + evm::word_uint(2) + evm::word_uint(64) + evm::word_uint(192) +
-      evm::word_uint(1) + evm::word_uint(64) + evm::word_uint(2) + "1234" + std::string(60, '0') +
-      evm::word_uint(0) + evm::word_uint(64) + evm::word_uint(0);
+  const std::string two = "0x" + evm::word_uint(32) + evm::word_uint(2) + evm::word_uint(64) +
+                          evm::word_uint(192) + evm::word_uint(1) + evm::word_uint(64) +
+                          evm::word_uint(2) + "1234" + std::string(60, '0') + evm::word_uint(0) +
+                          evm::word_uint(64) + evm::word_uint(0);
   const auto r = evm::decode_aggregate3(two, 2);
   EXPECT_EQ(r[0], std::make_pair(true, std::string("0x1234")));
   EXPECT_EQ(r[1], std::make_pair(false, std::string("0x")));

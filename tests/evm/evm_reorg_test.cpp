@@ -26,9 +26,10 @@ TEST_F(EvmSyncPg, ReorgThatUndoesAnNftMoveRestoresTheHolding) {
   const std::string carol_row = carol + "|" + contract + "|" + id + "|";
 
   // On a branch that will be orphaned, bob's token goes to carol and is confirmed there.
-  const json moved = devnet_->post("/_devnet/evm/1/transfer_nft?collection=" +
-                                       std::to_string(collection) + "&id=" + id + "&to=" + carol,
-                                   json::object());
+  const json moved =
+      devnet_->post("/_devnet/evm/1/transfer_nft?collection=" + std::to_string(collection) +
+                        "&id=" + id + "&to=" + carol,
+                    json::object());
   mine(kConfirmations + 2);
   sync_->run_cycle(*ctx_);
   expect_truth();
@@ -36,7 +37,8 @@ TEST_F(EvmSyncPg, ReorgThatUndoesAnNftMoveRestoresTheHolding) {
   ASSERT_EQ(stored_holdings().count(carol_row), 1u);
 
   // The reorg replaces the block of the move: on the chain now, bob never sent it.
-  const std::int64_t depth = truth()["head"].get<std::int64_t>() - moved["block"].get<std::int64_t>() + 1;
+  const std::int64_t depth =
+      truth()["head"].get<std::int64_t>() - moved["block"].get<std::int64_t>() + 1;
   devnet_->post("/_devnet/evm/1/reorg?depth=" + std::to_string(depth), json::object());
   sync_->run_cycle(*ctx_);
   expect_truth();
@@ -58,9 +60,9 @@ TEST_F(EvmSyncPg, ReorgToAShorterChainRollsBackAndWaitsForTheChainToGrow) {
   ASSERT_FALSE(orphaned.empty()) << "the reorg must replace stored transactions";
   sync_->run_cycle(*ctx_);  // must not fail with "block N is unknown"
   EXPECT_TRUE(ctx_->failed_.empty());
-  EXPECT_EQ(rows("SELECT count(*) FROM chain_transactions WHERE block_number > " +
-                 std::to_string(safe)),
-            Rows{"0|"});
+  EXPECT_EQ(
+      rows("SELECT count(*) FROM chain_transactions WHERE block_number > " + std::to_string(safe)),
+      Rows{"0|"});
   EXPECT_EQ(stored_transactions(), transaction_rows(truth()));
   // Nothing new to scan until the chain grows; then it catches up.
   sync_->run_cycle(*ctx_);

@@ -61,7 +61,8 @@ TEST_F(EvmSyncPg, TheNoteShowsTheConfirmedHeadAndWarnsOnAChainShorterThanTheDept
   ctx_->settings_.erase("confirmations");
   const auto head = [&] {
     const json r = devnet_->post(
-        "/evm/1", {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "eth_blockNumber"}, {"params", json::array()}});
+        "/evm/1",
+        {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "eth_blockNumber"}, {"params", json::array()}});
     return std::stoull(r["result"].get<std::string>(), nullptr, 16);
   };
   const std::uint64_t h0 = head();

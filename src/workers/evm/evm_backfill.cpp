@@ -98,8 +98,8 @@ void EvmSync::backfill_nfts(WorkerContext& ctx, const std::vector<std::string>& 
   // Received once is not held now: ownerOf at the confirmed head decides.
   std::vector<EvmCall> calls;
   for (const auto& [token, _] : received) {
-    calls.push_back({token.first, calldata("ownerOf(uint256)",
-                                           {word_hex(decimal_to_hex(token.second))})});
+    calls.push_back(
+        {token.first, calldata("ownerOf(uint256)", {word_hex(decimal_to_hex(token.second))})});
   }
   const auto owners = chain_->calls(calls, quantity(safe_head));
   json held = json::array();
@@ -122,10 +122,11 @@ void EvmSync::backfill_nfts(WorkerContext& ctx, const std::vector<std::string>& 
     db.exec(tx, kInsertHoldingSql, settings_.chain, held.dump());
     db.exec(tx, kWriteCursorSql, ctx.name(), std::string(kBackfillKey), next.dump());
   });
-  spdlog::info("{}: NFT backfill from block {} to {} for {} new wallet(s), {} new collection(s): "
-               "{} token(s) received, {} still held",
-               settings_.chain, from, safe_head, new_wallets.size(), new_collections.size(),
-               received.size(), held.size());
+  spdlog::info(
+      "{}: NFT backfill from block {} to {} for {} new wallet(s), {} new collection(s): "
+      "{} token(s) received, {} still held",
+      settings_.chain, from, safe_head, new_wallets.size(), new_collections.size(), received.size(),
+      held.size());
 }
 
 }  // namespace socialai

@@ -298,8 +298,7 @@ std::vector<JsonRpcResult> EvmChain::plain_calls(const std::vector<EvmCall>& cal
     if (c.native_balance) {
       rpc_calls.push_back({"eth_getBalance", json::array({c.to, block_tag})});
     } else {
-      rpc_calls.push_back(
-          {"eth_call", json::array({{{"to", c.to}, {"data", c.data}}, block_tag})});
+      rpc_calls.push_back({"eth_call", json::array({{{"to", c.to}, {"data", c.data}}, block_tag})});
     }
   }
   return rpc_.batch(rpc_calls, batch_size_);
@@ -314,9 +313,9 @@ std::optional<std::vector<JsonRpcResult>> EvmChain::multicalls(const std::vector
     const std::size_t to = std::min(calls.size(), from + batch_size_);
     std::vector<std::pair<std::string, std::string>> packed;
     for (std::size_t i = from; i < to; ++i) {
-      packed.emplace_back(calls[i].native_balance ? multicall_ : calls[i].to,
-                          calls[i].native_balance ? get_eth_balance_calldata(calls[i].to)
-                                                  : calls[i].data);
+      packed.emplace_back(
+          calls[i].native_balance ? multicall_ : calls[i].to,
+          calls[i].native_balance ? get_eth_balance_calldata(calls[i].to) : calls[i].data);
     }
     rpc_calls.push_back(
         {"eth_call",

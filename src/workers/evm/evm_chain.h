@@ -46,7 +46,7 @@ struct EvmLog {
 
 struct EvmCall {
   std::string to;
-  std::string data;  // 0x calldata
+  std::string data;             // 0x calldata
   bool native_balance = false;  // the ETH balance of `to` instead (eth_getBalance)
 
   static EvmCall balance_of(const std::string& address) { return {address, "", true}; }

@@ -59,8 +59,8 @@ struct BlockCursor {
     for (const auto& p : j.value("nfts", nlohmann::json::array())) {
       if (p.is_array() && p.size() == 3 && p[0].is_number_integer() && p[1].is_string() &&
           p[2].is_string()) {
-        c.nfts.push_back({p[0].get<std::int64_t>(), p[1].get<std::string>(),
-                          p[2].get<std::string>()});
+        c.nfts.push_back(
+            {p[0].get<std::int64_t>(), p[1].get<std::string>(), p[2].get<std::string>()});
       }
     }
     return c;

@@ -34,8 +34,8 @@ std::string aggregate3_calldata(const std::vector<std::pair<std::string, std::st
     offsets += word_uint(32 * calls.size() + tuple_bytes);
     std::string payload = to_hex(bytes).substr(2);
     payload.append((64 - payload.size() % 64) % 64, '0');
-    tuples += word_address(target) + word_uint(1) + word_uint(96) + word_uint(bytes.size()) +
-              payload;
+    tuples +=
+        word_address(target) + word_uint(1) + word_uint(96) + word_uint(bytes.size()) + payload;
     tuple_bytes += 128 + payload.size() / 2;
   }
   return calldata("aggregate3((address,bool,bytes)[])", {word_uint(32), word_uint(calls.size())}) +

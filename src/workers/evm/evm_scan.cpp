@@ -51,8 +51,8 @@ bool EvmSync::repair_reorg(WorkerContext& ctx, BlockCursor& cursor, std::uint64_
         numbers.push_back(static_cast<std::uint64_t>(it->first));
       }
     }
-    const auto now = numbers.empty() ? std::vector<std::optional<std::string>>{}
-                                     : chain_->block_hashes(numbers);
+    const auto now =
+        numbers.empty() ? std::vector<std::optional<std::string>>{} : chain_->block_hashes(numbers);
     // Deeper than the hashes kept: rescan from before the oldest one we know.
     keep = (cursor.recent.empty() ? cursor.number : cursor.recent.front().first) - 1;
     for (std::size_t i = 0; i < now.size(); ++i) {
@@ -78,12 +78,12 @@ bool EvmSync::repair_reorg(WorkerContext& ctx, BlockCursor& cursor, std::uint64_
   for (const auto& t : dropped) {
     if (seen.insert({t.contract, t.token_id}).second) {
       tokens.push_back(&t);
-      calls.push_back({t.contract, calldata("ownerOf(uint256)",
-                                            {word_hex(decimal_to_hex(t.token_id))})});
+      calls.push_back(
+          {t.contract, calldata("ownerOf(uint256)", {word_hex(decimal_to_hex(t.token_id))})});
     }
   }
-  const auto owners = calls.empty() ? std::vector<JsonRpcResult>{}
-                                    : chain_->calls(calls, quantity(safe_head));
+  const auto owners =
+      calls.empty() ? std::vector<JsonRpcResult>{} : chain_->calls(calls, quantity(safe_head));
   json now = json::array(), held = json::array();
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     const auto& r = owners[i];
@@ -94,9 +94,8 @@ bool EvmSync::repair_reorg(WorkerContext& ctx, BlockCursor& cursor, std::uint64_
       throw EvmShapeError("ownerOf(" + tokens[i]->token_id + ") of " + tokens[i]->contract +
                           " after the reorg: " + (r.ok() ? "not a hex string" : r.error->what()));
     }
-    now.push_back({{"contract", tokens[i]->contract},
-                   {"token_id", tokens[i]->token_id},
-                   {"owner", owner}});
+    now.push_back(
+        {{"contract", tokens[i]->contract}, {"token_id", tokens[i]->token_id}, {"owner", owner}});
     if (owner.is_string() && tracked.count(owner.get<std::string>()) > 0) {
       held.push_back({{"address", owner},
                       {"contract", tokens[i]->contract},
@@ -146,8 +145,8 @@ void EvmSync::scan_blocks(WorkerContext& ctx, const std::vector<std::string>& wa
   for (const auto& w : wallets) {
     wallet_topics.push_back("0x" + word_address(w));
   }
-  const std::uint64_t chunk = std::min<std::uint64_t>(
-      {settings_.max_block_range, settings_.batch_size, kMaxBlocksPerStep});
+  const std::uint64_t chunk =
+      std::min<std::uint64_t>({settings_.max_block_range, settings_.batch_size, kMaxBlocksPerStep});
   while (!ctx.stopping() && cursor.number < static_cast<std::int64_t>(safe_head)) {
     const auto from = static_cast<std::uint64_t>(cursor.number + 1);
     const std::uint64_t to = std::min(safe_head, from + chunk - 1);

@@ -100,8 +100,8 @@ EvmSettings EvmSettings::from(const WorkerContext& ctx) {
   if (ctx.setting("start_block")) {
     s.start_block = non_negative(ctx, "start_block", 0);
   }
-  s.nft_backfill_from_block = non_negative(
-      ctx, "nft_backfill_from_block", static_cast<std::int64_t>(s.start_block.value_or(0)));
+  s.nft_backfill_from_block = non_negative(ctx, "nft_backfill_from_block",
+                                           static_cast<std::int64_t>(s.start_block.value_or(0)));
   s.max_block_range = std::max<std::uint64_t>(1, non_negative(ctx, "max_block_range", 500));
   s.batch_size = std::max<std::size_t>(1, non_negative(ctx, "batch_size", 100));
   s.requests_per_minute = static_cast<double>(non_negative(ctx, "requests_per_minute", 0));
@@ -184,8 +184,8 @@ void EvmSync::report_heads(WorkerContext& ctx, std::uint64_t head, std::uint64_t
   const std::string note = "chain head " + std::to_string(head) +
                            " is below the confirmation depth " + depth +
                            ": no block is confirmed yet, so no block is scanned and balances "
-                           "are read at block 0; lower workers." + ctx.name() +
-                           ".confirmations for a chain this short";
+                           "are read at block 0; lower workers." +
+                           ctx.name() + ".confirmations for a chain this short";
   spdlog::warn("{}: {}", settings_.chain, note);
   ctx.set_note("warning: " + note);
 }

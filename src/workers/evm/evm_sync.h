@@ -39,7 +39,7 @@ struct EvmSettings {
   std::uint64_t max_block_range = 500;
   std::size_t batch_size = 100;
   double requests_per_minute = 0;  // 0 = no local limit
-  std::string multicall_address;    // Multicall3; empty: plain JSON-RPC batches
+  std::string multicall_address;   // Multicall3; empty: plain JSON-RPC batches
 
   // Reads and checks the settings; throws ConfigError-like std::invalid_argument with the key.
   static EvmSettings from(const WorkerContext& ctx);
