@@ -61,6 +61,7 @@ run_bench "Worker runtime: flag changes and idle queries" bench_runtime
 run_bench "Farcaster ingest" farcaster_bench
 run_bench "Search" bench_search
 run_bench "AI: local embeddings and nearest neighbours" ai_bench
+run_bench "EVM: RPC calls per 1,000 wallets" evm_bench
 
 log "benchmarks took $(( $(date +%s) - started )) s"
 [ -n "$quick" ] && exit 0

@@ -145,6 +145,8 @@ const std::map<std::string, std::set<std::string>>& known_worker_keys() {
       "batch_size",
       "start_block",
       "max_block_range",
+      "multicall_address",
+      "nft_backfill_from_block",
   };
   // One key per line, so that changes to different workers merge cleanly.
   static const std::map<std::string, std::set<std::string>> kKeys = {

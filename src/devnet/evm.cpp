@@ -8,14 +8,14 @@
 #include <nlohmann/json.hpp>
 
 #include "devnet/devnet.h"
+#include "devnet/evm_abi.h"
 #include "devnet/evm_sim.h"
 #include "devnet/json_rpc.h"
-#include "workers/evm/evm_codec.h"
 
 namespace socialai::devnet {
 
 using json = nlohmann::json;
-using namespace socialai::evm;
+using namespace socialai::devnet::abi;
 
 namespace {
 
@@ -49,6 +49,8 @@ class EvmService : public Service {
     sizes_.nfts = static_cast<int>(options.integer("evm-nfts", sizes_.nfts));
     allow_batch_ = !options.boolean("evm-no-batch", false);
     max_log_range_ = static_cast<std::uint64_t>(options.integer("evm-max-log-range", 5000));
+    max_log_results_ = static_cast<std::size_t>(options.integer("evm-max-log-results", 10000));
+    multicall_ = !options.boolean("evm-no-multicall", false);
   }
 
   std::string name() const override { return "evm"; }
@@ -62,9 +64,12 @@ class EvmService : public Service {
     return serve_json_rpc(
         request,
         [&](const std::string& m, const json& p) {
+          auto& counts = calls_[sim->chain_id()];
+          ++counts["total"];
+          ++counts[m];
           try {
             return dispatch(*sim, m, p);
-          } catch (const AbiError& e) {
+          } catch (const std::invalid_argument& e) {
             throw RpcFailure(-32602, std::string("invalid argument: ") + e.what());
           }
         },
@@ -85,14 +90,35 @@ class EvmService : public Service {
     };
     try {
       if (action == "truth") {
-        return Response::json(200, sim->truth(static_cast<std::uint64_t>(
-                                       std::max<std::int64_t>(0, number("confirmations", 0)))));
+        std::vector<std::string> only;
+        if (const auto w = request.param("wallets")) {
+          for (std::size_t at = 0; at < w->size();) {
+            const std::size_t comma = std::min(w->find(',', at), w->size());
+            only.push_back(address_param(json(w->substr(at, comma - at)), "wallets"));
+            at = comma + 1;
+          }
+        }
+        return Response::json(200, sim->truth(static_cast<std::uint64_t>(std::max<std::int64_t>(
+                                                  0, number("confirmations", 0))),
+                                              only));
+      }
+      if (action == "calls") {
+        return Response::json(200, calls_[sim->chain_id()]);
+      }
+      if (action == "transfer_nft" && request.method == "POST") {
+        const auto to = request.param("to");
+        const std::uint64_t block =
+            sim->transfer_nft(static_cast<std::size_t>(number("collection", 0)),
+                              static_cast<std::uint64_t>(number("id", 1)),
+                              address_param(to ? json(*to) : json(), "to"));
+        return Response::json(200, {{"block", block}, {"head", sim->head()}});
       }
       if (action == "info") {
         return Response::json(200, sim->info());
       }
       if (action == "reorg" && request.method == "POST") {
-        const std::uint64_t first = sim->reorg(static_cast<int>(number("depth", 1)));
+        const auto depth = static_cast<int>(number("depth", 1));
+        const std::uint64_t first = sim->reorg(depth, static_cast<int>(number("length", depth)));
         return Response::json(200, {{"first_replaced", first}, {"head", sim->head()}});
       }
       if (action == "mine" && request.method == "POST") {
@@ -102,7 +128,8 @@ class EvmService : public Service {
     } catch (const std::exception& e) {
       return Response::json(400, {{"error", e.what()}});
     }
-    return Response::json(404, {{"error", "evm control routes: truth, info, reorg, mine"}});
+    return Response::json(
+        404, {{"error", "evm control routes: truth, info, calls, reorg, mine, transfer_nft"}});
   }
 
  private:
@@ -133,7 +160,7 @@ class EvmService : public Service {
     std::uint64_t n = 0;
     try {
       n = parse_quantity(t);
-    } catch (const AbiError& e) {
+    } catch (const std::invalid_argument& e) {
       bad_param(e.what());
     }
     return n <= sim.head() ? &sim.blocks()[n] : nullptr;
@@ -155,8 +182,8 @@ class EvmService : public Service {
             {"type", "0x0"},
             {"value", t.value_hex},
             {"v", "0x25"},
-            {"r", to_hex(keccak256("r" + t.hash))},
-            {"s", to_hex(keccak256("s" + t.hash))}};
+            {"r", keccak_hex("r" + t.hash)},
+            {"s", keccak_hex("s" + t.hash)}};
   }
 
   json block_json(const EvmSim& sim, const SimBlock& b, bool full) const {
@@ -168,11 +195,11 @@ class EvmService : public Service {
             {"hash", b.hash},
             {"parentHash", b.parent_hash},
             {"nonce", "0x0000000000000000"},
-            {"sha3Uncles", to_hex(keccak256(std::string("\xc0")))},
+            {"sha3Uncles", keccak_hex(std::string("\xc0"))},
             {"logsBloom", "0x" + std::string(512, '0')},
-            {"transactionsRoot", to_hex(keccak256("txroot" + b.hash))},
-            {"stateRoot", to_hex(keccak256("state" + b.hash))},
-            {"receiptsRoot", to_hex(keccak256("receipts" + b.hash))},
+            {"transactionsRoot", keccak_hex("txroot" + b.hash)},
+            {"stateRoot", keccak_hex("state" + b.hash)},
+            {"receiptsRoot", keccak_hex("receipts" + b.hash)},
             {"miner", "0x" + std::string(40, '0')},
             {"difficulty", "0x0"},
             {"totalDifficulty", "0x0"},
@@ -182,7 +209,7 @@ class EvmService : public Service {
             {"gasUsed", quantity(21000 * b.txs.size())},
             {"timestamp", quantity(b.timestamp)},
             {"baseFeePerGas", "0x3b9aca00"},
-            {"mixHash", to_hex(keccak256("mix" + b.hash))},
+            {"mixHash", keccak_hex("mix" + b.hash)},
             {"transactions", txs},
             {"uncles", json::array()}};
   }
@@ -190,7 +217,7 @@ class EvmService : public Service {
   json log_json(const SimBlock& b, const SimLog& l, std::size_t log_index) const {
     return {{"address", l.address},
             {"topics", l.topics},
-            {"data", "0x"},
+            {"data", l.data},
             {"blockNumber", quantity(b.number)},
             {"blockHash", b.hash},
             {"transactionHash", b.txs[l.tx_index].hash},
@@ -219,7 +246,7 @@ class EvmService : public Service {
             {"blockNumber", quantity(b.number)},
             {"from", t.from},
             {"to", t.to ? json(*t.to) : json()},
-            {"contractAddress", t.to ? json() : json(to_hex(keccak256(t.hash).data() + 12, 20))},
+            {"contractAddress", t.to ? json() : json("0x" + keccak_hex(t.hash).substr(26))},
             {"cumulativeGasUsed", quantity(21000 * (i + 1))},
             {"gasUsed", "0x5208"},
             {"effectiveGasPrice", "0x3b9aca00"},
@@ -276,7 +303,7 @@ class EvmService : public Service {
           if (!w.is_string()) {
             bad_param("topics");
           }
-          any = any || to_hex(from_hex(w.get<std::string>())) == l.topics[i];
+          any = any || hex(from_hex(w.get<std::string>())) == l.topics[i];
         }
         if (!any) {
           return false;
@@ -295,6 +322,11 @@ class EvmService : public Service {
           out.push_back(log_json(b, l, k));
         }
       }
+      if (out.size() > max_log_results_) {
+        // As Infura and Alchemy answer a filter that matches too much.
+        throw RpcFailure(
+            -32005, "query returned more than " + std::to_string(max_log_results_) + " results");
+      }
     }
     return out;
   }
@@ -311,23 +343,26 @@ class EvmService : public Service {
     }
     const std::string sel = data.substr(0, 10);
     const std::string args = data.substr(10);
+    if (multicall_ && to == kMulticall3) {
+      return multicall(sim, sel, args);
+    }
     const auto arg_word = [&](std::size_t i) {
       if (args.size() < (i + 1) * 64) {
         revert();
       }
       return args.substr(i * 64, 64);
     };
-    const auto arg_address = [&](std::size_t i) { return decode_address("0x" + arg_word(i)); };
+    const auto arg_address = [&](std::size_t i) { return word_to_address(arg_word(i)); };
     for (const auto& t : sim.tokens()) {
       if (t.address != to) {
         continue;
       }
       if (sel == selector("balanceOf(address)")) {
         const auto it = t.balances.find(arg_address(0));
-        return word(word_hex(it == t.balances.end() ? "0x0" : it->second));
+        return word(quantity_word(it == t.balances.end() ? "0x0" : it->second));
       }
       if (sel == selector("decimals()")) {
-        return word(word_uint(static_cast<std::uint64_t>(t.decimals)));
+        return word(uint_word(static_cast<std::uint64_t>(t.decimals)));
       }
       if (sel == selector("symbol()")) {
         return encode_string(t.symbol);
@@ -347,7 +382,7 @@ class EvmService : public Service {
         for (const auto& [id, owner] : c.owners) {
           n += owner == who ? 1 : 0;
         }
-        return word(word_uint(n));
+        return word(uint_word(n));
       }
       if (sel == selector("ownerOf(uint256)") || sel == selector("tokenURI(uint256)")) {
         const std::string id = hex_to_decimal(arg_word(0));
@@ -356,7 +391,7 @@ class EvmService : public Service {
           revert();  // nonexistent token
         }
         if (sel == selector("ownerOf(uint256)")) {
-          return word(word_address(it->second));
+          return word(address_word(it->second));
         }
         return encode_string("https://nft.devnet.invalid/" + c.symbol + "/" + id + ".json");
       }
@@ -370,7 +405,7 @@ class EvmService : public Service {
     }
     if (to == sim.registry() && sel == selector("resolver(bytes32)")) {
       const auto r = sim.resolver_of("0x" + arg_word(0));
-      return r ? word(word_address(*r)) : std::string(kZeroWord);
+      return r ? word(address_word(*r)) : std::string(kZeroWord);
     }
     if (to == sim.resolver()) {
       if (sel == selector("name(bytes32)")) {
@@ -379,11 +414,54 @@ class EvmService : public Service {
       }
       if (sel == selector("addr(bytes32)")) {
         const auto a = sim.addr_of("0x" + arg_word(0));
-        return a ? word(word_address(*a)) : std::string(kZeroWord);
+        return a ? word(address_word(*a)) : std::string(kZeroWord);
       }
       revert();
     }
     return "0x";  // no code at `to`: calls succeed with empty data, as on a real node
+  }
+
+  // Multicall3 at its canonical address: aggregate3 runs each call as eth_call would (a failing
+  // call with allowFailure false reverts the whole batch) and getEthBalance reads a balance.
+  json multicall(const EvmSim& sim, const std::string& sel, const std::string& args) const {
+    try {
+      if (sel == kGetEthBalance) {
+        return "0x" + quantity_word(sim.balance_hex(word_to_address(args.substr(0, 64))));
+      }
+      if (sel != kAggregate3) {
+        revert();
+      }
+      std::vector<Result3> results;
+      for (const auto& c : decode_aggregate3(args)) {
+        Result3 r;
+        try {
+          const json out = eth_call(sim, {{"to", c.target}, {"data", c.call_data}});
+          r = {true, out.get<std::string>()};
+        } catch (const RpcFailure& e) {
+          if (!c.allow_failure) {
+            throw RpcFailure(3, "execution reverted: Multicall3: call failed", "0x");
+          }
+          r = {false, e.data.is_string() ? e.data.get<std::string>() : "0x"};
+        }
+        results.push_back(std::move(r));
+      }
+      return encode_results(results);
+    } catch (const std::invalid_argument&) {
+      revert();  // calldata that does not decode reverts, as the contract would
+    }
+  }
+
+  // Contracts answer eth_getCode with some bytecode, other accounts with "0x".
+  json code_at(const EvmSim& sim, const std::string& address) const {
+    bool contract = address == sim.registry() || address == sim.resolver() ||
+                    (multicall_ && address == kMulticall3);
+    for (const auto& t : sim.tokens()) {
+      contract = contract || t.address == address;
+    }
+    for (const auto& c : sim.collections()) {
+      contract = contract || c.address == address;
+    }
+    return contract ? "0x608060405234801561001057600080fd5b50" : "0x";
   }
 
   json dispatch(EvmSim& sim, const std::string& method, const json& p) {
@@ -407,6 +485,9 @@ class EvmService : public Service {
     }
     if (method == "eth_call") {
       return eth_call(sim, param(0));
+    }
+    if (method == "eth_getCode") {
+      return code_at(sim, address_param(param(0), "address"));
     }
     if (method == "eth_getLogs") {
       return get_logs(sim, param(0));
@@ -438,6 +519,11 @@ class EvmService : public Service {
   EvmSimSizes sizes_;
   bool allow_batch_ = true;
   std::uint64_t max_log_range_ = 5000;
+  std::size_t max_log_results_ = 10000;
+  bool multicall_ = true;
+  // JSON-RPC calls served per chain id: "total" and one count per method (a batch element is a
+  // call, as providers bill them).
+  std::map<std::uint64_t, std::map<std::string, std::uint64_t>> calls_;
   std::map<std::uint64_t, std::unique_ptr<EvmSim>> chains_;
 };
 

@@ -5,12 +5,12 @@
 #include <random>
 #include <set>
 
-#include "workers/evm/evm_codec.h"
+#include "devnet/evm_abi.h"
 
 namespace socialai::devnet {
 
 using json = nlohmann::json;
-using namespace socialai::evm;
+using namespace socialai::devnet::abi;
 
 namespace {
 
@@ -19,10 +19,10 @@ constexpr const char* kZeroAddress = "0x0000000000000000000000000000000000000000
 constexpr std::uint64_t kGenesisTime = 1700000000;
 
 std::uint64_t seed_of(const std::string& text) {
-  const Hash32 h = keccak256(text);
+  const std::string h = keccak(text);
   std::uint64_t v = 0;
   for (int i = 0; i < 8; ++i) {
-    v = (v << 8) | h[static_cast<std::size_t>(i)];
+    v = (v << 8) | static_cast<unsigned char>(h[static_cast<std::size_t>(i)]);
   }
   return v;
 }
@@ -38,17 +38,15 @@ std::string random_quantity(std::mt19937_64& rng, int max_digits) {
   return s;
 }
 
-std::string topic_of(const std::string& address) { return "0x" + word_address(address); }
-
 }  // namespace
 
 std::string EvmSim::address(const std::string& kind, std::uint64_t i) const {
   // Wallets are the same accounts on every chain (as real EVM addresses are); contracts and
   // counterparties differ per chain.
   const std::string chain = kind == "wallet" ? "any" : std::to_string(chain_id_);
-  const Hash32 h =
-      keccak256(kind + ":" + std::to_string(seed_) + ":" + chain + ":" + std::to_string(i));
-  return to_hex(h.data() + 12, 20);
+  return "0x" +
+         keccak_hex(kind + ":" + std::to_string(seed_) + ":" + chain + ":" + std::to_string(i))
+             .substr(26);
 }
 
 EvmSim::EvmSim(std::uint64_t seed, std::uint64_t chain_id, const EvmSimSizes& sizes)
@@ -117,15 +115,15 @@ EvmSim::EvmSim(std::uint64_t seed, std::uint64_t chain_id, const EvmSimSizes& si
                                  "erin",  "frank", "grace", "heidi"};
   for (std::size_t i = 0; i < wallets_.size(); i += 3) {
     const std::string name = std::string(kWords[(i / 3) % 8]) + std::to_string(i) + ".eth";
-    reverse_names_[to_hex(namehash(reverse_name(wallets_[i])))] = name;
-    forward_[to_hex(namehash(name))] = wallets_[i];
+    reverse_names_[namehash(reverse_name(wallets_[i]))] = name;
+    forward_[namehash(name)] = wallets_[i];
     verified_[wallets_[i]] = name;
   }
   // Wallet 1 claims a name that resolves to wallet 2 (forward mismatch); wallet 2 claims one
   // that has no forward record at all. Neither may be stored.
-  reverse_names_[to_hex(namehash(reverse_name(wallets_[1])))] = "imposter.eth";
-  forward_[to_hex(namehash("imposter.eth"))] = wallets_[2];
-  reverse_names_[to_hex(namehash(reverse_name(wallets_[2])))] = "ghost.eth";
+  reverse_names_[namehash(reverse_name(wallets_[1]))] = "imposter.eth";
+  forward_[namehash("imposter.eth")] = wallets_[2];
+  reverse_names_[namehash(reverse_name(wallets_[2]))] = "ghost.eth";
 
   std::string parent = "0x" + std::string(64, '0');
   for (std::uint64_t n = 0; n < static_cast<std::uint64_t>(sizes_.blocks); ++n) {
@@ -143,9 +141,7 @@ SimBlock EvmSim::make_block(std::uint64_t number, const std::string& parent,
   b.number = number;
   b.parent_hash = parent;
   b.timestamp = kGenesisTime + number * (chain_id_ == 1 ? 12 : 2);
-  const auto tx_hash = [&] {
-    return to_hex(keccak256("tx:" + tag + ":" + std::to_string(b.txs.size())));
-  };
+  const auto tx_hash = [&] { return keccak_hex("tx:" + tag + ":" + std::to_string(b.txs.size())); };
   if (number > 0) {
     const auto pick = [&] {
       return rng() % 10 < 6 ? wallets_[rng() % wallets_.size()] : others_[rng() % others_.size()];
@@ -164,9 +160,33 @@ SimBlock EvmSim::make_block(std::uint64_t number, const std::string& parent,
       tx.success = rng() % 10 != 0;
       b.txs.push_back(std::move(tx));
     }
+    // ERC-20 transfers: some sent by the owner, some moved by a third party's transferFrom
+    // (an approved spender), so a wallet is involved without being the transaction's from/to.
+    const auto n_token_txs = tokens_.empty() ? 0 : rng() % 3;
+    for (std::uint64_t i = 0; i < n_token_txs; ++i) {
+      const SimToken& token = tokens_[rng() % tokens_.size()];
+      const std::string owner = pick(), recipient = pick();
+      const bool by_spender = rng() % 2 == 0;
+      const std::uint64_t amount = 1 + rng() % 1000000;
+      SimTx tx;
+      tx.hash = tx_hash();
+      tx.from = by_spender ? others_[rng() % others_.size()] : owner;
+      tx.to = token.address;
+      tx.value_hex = "0x0";
+      tx.input = by_spender
+                     ? std::string("0x23b872dd") + address_word(owner) + address_word(recipient) +
+                           uint_word(amount)
+                     : std::string("0xa9059cbb") + address_word(recipient) + uint_word(amount);
+      tx.parties = {owner, recipient};
+      b.logs.push_back({token.address,
+                        {kTransferTopic, address_topic(owner), address_topic(recipient)},
+                        b.txs.size(),
+                        "0x" + uint_word(amount)});
+      b.txs.push_back(std::move(tx));
+    }
   }
   // NFT events keep their block across reorgs, so ownership stays what the truth says.
-  const std::string transfer = event_topic("Transfer(address,address,uint256)");
+  const std::string transfer = kTransferTopic;  // the published constant
   for (const auto& col : collections_) {
     for (const auto& m : col.moves) {
       if (m.block != number) {
@@ -178,12 +198,17 @@ SimBlock EvmSim::make_block(std::uint64_t number, const std::string& parent,
       tx.to = col.address;
       tx.value_hex = "0x0";
       tx.input = m.from == kZeroAddress
-                     ? calldata("mint(address,uint256)", {word_address(m.to), word_uint(m.id)})
-                     : calldata("transferFrom(address,address,uint256)",
-                                {word_address(m.from), word_address(m.to), word_uint(m.id)});
-      b.logs.push_back({col.address,
-                        {transfer, topic_of(m.from), topic_of(m.to), "0x" + word_uint(m.id)},
-                        b.txs.size()});
+                     ? selector("mint(address,uint256)") + address_word(m.to) + uint_word(m.id)
+                     : selector("transferFrom(address,address,uint256)") + address_word(m.from) +
+                           address_word(m.to) + uint_word(m.id);
+      tx.parties = {m.to};
+      if (m.from != kZeroAddress) {
+        tx.parties.push_back(m.from);
+      }
+      b.logs.push_back(
+          {col.address,
+           {transfer, address_topic(m.from), address_topic(m.to), "0x" + uint_word(m.id)},
+           b.txs.size()});
       b.txs.push_back(std::move(tx));
     }
   }
@@ -191,15 +216,28 @@ SimBlock EvmSim::make_block(std::uint64_t number, const std::string& parent,
   for (const auto& t : b.txs) {
     all += t.hash;
   }
-  b.hash = to_hex(keccak256(all));
+  b.hash = keccak_hex(all);
   return b;
 }
 
-std::uint64_t EvmSim::reorg(int depth) {
+std::uint64_t EvmSim::reorg(int depth, int length) {
   const auto d = static_cast<std::uint64_t>(
       std::clamp<std::int64_t>(depth, 1, static_cast<std::int64_t>(head())));
   const std::uint64_t first = head() - d + 1;
-  for (std::uint64_t n = first; n <= head(); ++n) {
+  // The orphaned branch's NFT moves go with it.
+  for (auto& col : collections_) {
+    col.moves.erase(std::remove_if(col.moves.begin(), col.moves.end(),
+                                   [&](const SimNftMove& m) { return m.block >= first; }),
+                    col.moves.end());
+  }
+  recompute_owners();
+  for (std::uint64_t n = blocks_.size(); n-- > first;) {
+    for (const auto& t : blocks_[n].txs) {
+      tx_index_.erase(t.hash);
+    }
+    blocks_.pop_back();
+  }
+  for (std::uint64_t n = first; n < first + static_cast<std::uint64_t>(std::max(length, 0)); ++n) {
     set_block(make_block(n, blocks_[n - 1].hash, ++variant_[n]));
   }
   return first;
@@ -209,6 +247,30 @@ void EvmSim::mine(int count) {
   for (int i = 0; i < count; ++i) {
     const std::uint64_t n = head() + 1;
     set_block(make_block(n, blocks_.back().hash, variant_[n]));
+  }
+}
+
+std::uint64_t EvmSim::transfer_nft(std::size_t collection, std::uint64_t id,
+                                   const std::string& to) {
+  if (collection >= collections_.size() || collections_[collection].owners.count(id) == 0) {
+    throw std::invalid_argument("no such token");
+  }
+  SimCollection& col = collections_[collection];
+  const std::uint64_t n = head() + 1;
+  col.moves.push_back({n, col.owners[id], to, id});
+  col.owners[id] = to;
+  mine(1);
+  return n;
+}
+
+void EvmSim::recompute_owners() {
+  for (auto& col : collections_) {
+    std::stable_sort(col.moves.begin(), col.moves.end(),
+                     [](const SimNftMove& a, const SimNftMove& b) { return a.block < b.block; });
+    col.owners.clear();
+    for (const auto& m : col.moves) {
+      col.owners[m.id] = m.to;
+    }
   }
 }
 
@@ -258,12 +320,14 @@ std::optional<std::string> EvmSim::addr_of(const std::string& node_hex) const {
   return it == forward_.end() ? std::nullopt : std::optional<std::string>(it->second);
 }
 
-json EvmSim::truth(std::uint64_t confirmations) const {
-  const std::set<std::string> tracked(wallets_.begin(), wallets_.end());
+json EvmSim::truth(std::uint64_t confirmations, const std::vector<std::string>& only) const {
+  const std::set<std::string> tracked =
+      only.empty() ? std::set<std::string>(wallets_.begin(), wallets_.end())
+                   : std::set<std::string>(only.begin(), only.end());
   const bool any_safe = head() >= confirmations;
   const std::uint64_t safe = any_safe ? head() - confirmations : 0;
   json w = json::object();
-  for (const auto& a : wallets_) {
+  for (const auto& a : tracked) {
     const auto it = verified_.find(a);
     w[a] = {{"balance", hex_to_decimal(balance_hex(a))},
             {"ens", it == verified_.end() ? json() : json(it->second)}};
@@ -271,6 +335,9 @@ json EvmSim::truth(std::uint64_t confirmations) const {
   json tokens = json::array();
   for (const auto& t : tokens_) {
     for (const auto& [a, bal] : t.balances) {
+      if (tracked.count(a) == 0) {
+        continue;
+      }
       tokens.push_back({{"address", a},
                         {"token", t.address},
                         {"symbol", t.symbol},
@@ -299,7 +366,9 @@ json EvmSim::truth(std::uint64_t confirmations) const {
       break;
     }
     for (const auto& t : b.txs) {
-      if (tracked.count(t.from) > 0 || (t.to && tracked.count(*t.to) > 0)) {
+      const bool party = std::any_of(t.parties.begin(), t.parties.end(),
+                                     [&](const std::string& p) { return tracked.count(p) > 0; });
+      if (party || tracked.count(t.from) > 0 || (t.to && tracked.count(*t.to) > 0)) {
         txs.push_back({{"hash", t.hash},
                        {"block_number", b.number},
                        {"block_hash", b.hash},

@@ -28,12 +28,16 @@ struct SimTx {
   std::string value_hex;  // quantity
   bool success = true;
   std::string input = "0x";
+  // Sender and recipient of the token transfers the transaction makes (its Transfer logs):
+  // a transaction "involves" these accounts as well as its own from/to.
+  std::vector<std::string> parties;
 };
 
 struct SimLog {
   std::string address;
   std::vector<std::string> topics;
   std::size_t tx_index = 0;
+  std::string data = "0x";
 };
 
 struct SimBlock {
@@ -84,18 +88,26 @@ class EvmSim {
   std::optional<std::string> name_of(const std::string& node_hex) const;
   std::optional<std::string> addr_of(const std::string& node_hex) const;
 
-  // Replaces the last `depth` blocks with different ones (new hashes and transactions; the NFT
-  // events they carried stay, so ownership is unchanged). Returns the first replaced number.
-  std::uint64_t reorg(int depth);
+  // Replaces the last `depth` blocks with `length` different ones (new hashes and transactions;
+  // length < depth makes the chain shorter). The NFT moves of the replaced blocks were on the
+  // orphaned branch: they are dropped and ownership is what the remaining moves give. Returns
+  // the first replaced number.
+  std::uint64_t reorg(int depth, int length);
   void mine(int count);
+  // Mines one block in which token `id` of collection `collection` moves from its owner to
+  // `to`; returns the block number. Throws std::invalid_argument for an unknown token.
+  std::uint64_t transfer_nft(std::size_t collection, std::uint64_t id, const std::string& to);
 
-  // The expected worker result for the devnet's wallets with `confirmations`.
-  nlohmann::json truth(std::uint64_t confirmations) const;
+  // The expected worker result with `confirmations` when `tracked` (default: all the devnet's
+  // wallets) are the tracked wallets.
+  nlohmann::json truth(std::uint64_t confirmations,
+                       const std::vector<std::string>& tracked = {}) const;
   nlohmann::json info() const;
 
  private:
   SimBlock make_block(std::uint64_t number, const std::string& parent, std::uint64_t variant);
   void set_block(SimBlock block);  // appends or replaces, keeping tx_index_ current
+  void recompute_owners();
   std::string address(const std::string& kind, std::uint64_t i) const;
 
   std::uint64_t seed_, chain_id_;

@@ -147,5 +147,29 @@ TEST(EvmCursor, RoundTripAndTrim) {
   EXPECT_FALSE(BlockCursor::parse("{\"number\": \"x\"}"));
 }
 
+TEST(EvmCursor, NftMovesAreKeptForTheKeptBlocksAndGivenBackOnRewind) {
+  BlockCursor c;
+  for (std::int64_t n = 0; n < 100; ++n) {
+    c.advance(n, "h" + std::to_string(n));
+    if (n % 10 == 5) {
+      c.touch(n, "0xc", std::to_string(n));
+    }
+  }
+  // Only moves within the 64 kept blocks (36..99) stay: 45, 55, ..., 95.
+  ASSERT_EQ(c.nfts.size(), 6u);
+  EXPECT_EQ(c.nfts.front().block, 45);
+  const auto back = BlockCursor::parse(c.to_text());
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->nfts.size(), 6u);
+  EXPECT_EQ(back->nfts.back().token_id, "95");
+  EXPECT_EQ(c.hash_of(80), "h80");
+  EXPECT_EQ(c.hash_of(3), "");
+  const auto dropped = c.rewind_to(80, "h80");
+  ASSERT_EQ(dropped.size(), 2u);  // 95 and 85
+  EXPECT_EQ(dropped[0].token_id, "95");
+  EXPECT_EQ(dropped[1].token_id, "85");
+  EXPECT_EQ(c.nfts.back().block, 75);
+}
+
 }  // namespace
 }  // namespace socialai::evm

@@ -1,6 +1,7 @@
-// EVM wire primitives shared by the EVM worker and the devnet's EVM node: Keccak-256 (Crypto++),
-// hex quantities and data, EIP-137 namehash, function selectors and the few ABI shapes the
-// worker reads (address, uint256, string). Pure functions; hostile input throws AbiError.
+// EVM wire primitives of the EVM worker (the devnet has its own, src/devnet/evm_abi):
+// Keccak-256 (Crypto++), hex quantities and data, EIP-137 namehash, function selectors and the
+// few ABI shapes the worker reads (address, uint256, string). Pure functions; hostile input
+// throws AbiError.
 #pragma once
 
 #include <array>
@@ -71,7 +72,7 @@ std::uint64_t decode_uint64(std::string_view data);      // the first word; must
 // A dynamic `string` (offset, length, bytes). Tolerates the legacy bytes32 form (exactly one
 // word: the text up to the first zero byte), as some old tokens return for symbol().
 std::string decode_string(std::string_view data);
-// ABI encoding of a single dynamic string return value (for nodes/simulators).
+// ABI encoding of a single dynamic string return value (the round-trip tests use it).
 std::string encode_string(std::string_view s);
 
 }  // namespace socialai::evm

@@ -41,6 +41,14 @@ SELECT $1, x.address, x.contract, x.token_id, now()
 FROM jsonb_to_recordset($2::jsonb) AS x(address text, contract text, token_id text)
 ON CONFLICT DO NOTHING)sql";
 
+// $2: [{contract, token_id, owner}]: the owner now (null: the token does not exist); rows of
+// those tokens held by anyone else go.
+constexpr const char* kDeleteOtherHoldersSql = R"sql(
+DELETE FROM nft_holdings h USING jsonb_to_recordset($2::jsonb)
+  AS x(contract text, token_id text, owner text)
+WHERE h.chain = $1 AND h.contract = x.contract AND h.token_id = x.token_id
+  AND h.address IS DISTINCT FROM x.owner)sql";
+
 // $2: [{address, balance}]. A new row of another EVM chain takes the profile link of the
 // address's 'ethereum' row (Farcaster verifications).
 constexpr const char* kUpsertWalletSql = R"sql(

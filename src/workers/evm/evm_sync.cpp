@@ -14,6 +14,7 @@
 #include "common/rate_limiter.h"
 #include "workers/evm/evm_chain.h"
 #include "workers/evm/evm_codec.h"
+#include "workers/evm/evm_multicall.h"
 #include "workers/evm/evm_sql.h"
 
 namespace socialai {
@@ -99,9 +100,19 @@ EvmSettings EvmSettings::from(const WorkerContext& ctx) {
   if (ctx.setting("start_block")) {
     s.start_block = non_negative(ctx, "start_block", 0);
   }
+  s.nft_backfill_from_block = non_negative(ctx, "nft_backfill_from_block",
+                                           static_cast<std::int64_t>(s.start_block.value_or(0)));
   s.max_block_range = std::max<std::uint64_t>(1, non_negative(ctx, "max_block_range", 500));
   s.batch_size = std::max<std::size_t>(1, non_negative(ctx, "batch_size", 100));
   s.requests_per_minute = static_cast<double>(non_negative(ctx, "requests_per_minute", 0));
+  const std::string multicall = ctx.setting("multicall_address").value_or(kMulticall3Address);
+  if (multicall.empty() || multicall == "none") {
+    s.multicall_address.clear();
+  } else if (is_address(multicall)) {
+    s.multicall_address = normalize_address(multicall);
+  } else {
+    throw std::invalid_argument("setting multicall_address is not an address (\"none\": none)");
+  }
   return s;
 }
 
@@ -126,6 +137,7 @@ void EvmSync::validate(WorkerContext& ctx) {
   http_ = std::make_unique<HttpClient>(options);
   rpc_ = std::make_unique<JsonRpcClient>(*http_, settings_.rpc_url);
   auto chain = std::make_unique<EvmChain>(*rpc_, settings_.batch_size);
+  chain->use_multicall(settings_.multicall_address);
   std::uint64_t id = 0;
   try {
     id = chain->chain_id();
@@ -172,8 +184,8 @@ void EvmSync::report_heads(WorkerContext& ctx, std::uint64_t head, std::uint64_t
   const std::string note = "chain head " + std::to_string(head) +
                            " is below the confirmation depth " + depth +
                            ": no block is confirmed yet, so no block is scanned and balances "
-                           "are read at block 0; lower workers." + ctx.name() +
-                           ".confirmations for a chain this short";
+                           "are read at block 0; lower workers." +
+                           ctx.name() + ".confirmations for a chain this short";
   spdlog::warn("{}: {}", settings_.chain, note);
   ctx.set_note("warning: " + note);
 }
@@ -204,6 +216,7 @@ void EvmSync::run_cycle(WorkerContext& ctx) {
   };
   if (head >= settings_.confirmations) {
     phase("block scan", [&] { scan_blocks(ctx, wallets, safe); });
+    phase("nft backfill", [&] { backfill_nfts(ctx, wallets, safe); });
   }
   phase("wallets", [&] { sync_wallets(ctx, wallets, tag); });
   phase("nft holdings", [&] { sync_holdings(ctx, tag); });

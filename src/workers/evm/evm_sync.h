@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,9 +35,11 @@ struct EvmSettings {
   bool ens = true;
   std::string ens_registry;
   std::optional<std::uint64_t> start_block;
+  std::uint64_t nft_backfill_from_block = 0;  // default: start_block, else 0
   std::uint64_t max_block_range = 500;
   std::size_t batch_size = 100;
   double requests_per_minute = 0;  // 0 = no local limit
+  std::string multicall_address;   // Multicall3; empty: plain JSON-RPC batches
 
   // Reads and checks the settings; throws ConfigError-like std::invalid_argument with the key.
   static EvmSettings from(const WorkerContext& ctx);
@@ -65,7 +68,17 @@ class EvmSync : public Worker {
   void report_heads(WorkerContext& ctx, std::uint64_t head, std::uint64_t safe) const;
   void scan_blocks(WorkerContext& ctx, const std::vector<std::string>& wallets,
                    std::uint64_t safe_head);
-  bool repair_reorg(WorkerContext& ctx, evm::BlockCursor& cursor);
+  // Rolls the cursor back to the last block both the stored scan and the node's chain share, and
+  // no higher than the confirmed head (a reorg to a shorter chain); deletes the transactions
+  // above it and re-derives the NFTs that moved in the blocks given up from ownerOf at the
+  // confirmed head. False when nothing was rolled back.
+  bool repair_reorg(WorkerContext& ctx, evm::BlockCursor& cursor, std::uint64_t safe_head,
+                    const std::set<std::string>& tracked);
+  // ERC-721 holdings of wallets and collections new to the worker (sync_state 'nft_backfill'
+  // remembers which were done), from Transfer logs since nft_backfill_from_block, verified
+  // with ownerOf at the confirmed head.
+  void backfill_nfts(WorkerContext& ctx, const std::vector<std::string>& wallets,
+                     std::uint64_t safe_head);
   void sync_wallets(WorkerContext& ctx, const std::vector<std::string>& wallets,
                     const std::string& block_tag);
   // Wallet index → verified name (nullopt: none); wallets whose lookup failed are left out.

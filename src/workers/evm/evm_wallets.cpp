@@ -75,18 +75,16 @@ void EvmSync::sync_wallets(WorkerContext& ctx, const std::vector<std::string>& w
     }
   }
 
-  // Balances: one eth_getBalance and one balanceOf per token for each wallet, in batches.
-  std::vector<JsonRpcCall> calls;
+  // Balances: the native balance and one balanceOf per token for each wallet (Multicall3 or
+  // JSON-RPC batches).
+  std::vector<EvmCall> calls;
   for (const auto& w : wallets) {
-    calls.push_back({"eth_getBalance", json::array({w, block_tag})});
+    calls.push_back(EvmCall::balance_of(w));
     for (const auto& t : settings_.tokens) {
-      calls.push_back(
-          {"eth_call",
-           json::array({{{"to", t}, {"data", calldata("balanceOf(address)", {word_address(w)})}},
-                        block_tag})});
+      calls.push_back({t, calldata("balanceOf(address)", {word_address(w)})});
     }
   }
-  const auto results = chain_->rpc().batch(calls, settings_.batch_size);
+  const auto results = chain_->calls(calls, block_tag);
   const auto ens_names = settings_.ens ? verified_ens_names(ctx, wallets, block_tag)
                                        : std::map<std::size_t, std::optional<std::string>>{};
 
@@ -103,7 +101,8 @@ void EvmSync::sync_wallets(WorkerContext& ctx, const std::vector<std::string>& w
           throw *r.error;
         }
         if (!r.result.is_string()) {
-          throw AbiError(calls[i * per_wallet + k].method + ": result is not a hex string");
+          throw AbiError(std::string(k == 0 ? "balance" : "balanceOf") +
+                         ": result is not a hex string");
         }
         const std::string& hex = r.result.get_ref<const std::string&>();
         if (k == 0) {
