@@ -20,9 +20,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -153,7 +155,28 @@ class SocialaiManager : public Supervisor {
                 {"workers", workers}};
     m_ = std::make_unique<ManagerProcess>(cfg.dump(), dir_);
   }
-  std::vector<int> own_pids() const override { return {m_->pid()}; }
+  // The manager and its orphan sentinel (a fork of it, orphan_guard.h): together they are the
+  // supervisor's own memory and CPU. The fork's copy-on-write pages are split between the two
+  // in PSS, so the manager's pid alone would understate it.
+  std::vector<int> own_pids() const override {
+    std::vector<int> pids = {m_->pid()};
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string pid = entry.path().filename().string();
+      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream in("/proc/" + pid + "/stat");
+      std::string stat((std::istreambuf_iterator<char>(in)), {});
+      const auto open = stat.find('('), close = stat.rfind(')');
+      if (open == std::string::npos || close == std::string::npos) continue;
+      int ppid = 0;
+      char state = 0;
+      if (stat.substr(open + 1, close - open - 1) == "socialai-sentry" &&
+          std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) == 2 &&
+          ppid == m_->pid()) {
+        pids.push_back(std::stoi(pid));
+      }
+    }
+    return pids;
+  }
   void stop() override {
     m_->signal(SIGTERM);
     m_->wait_exit(10s);
