@@ -65,6 +65,10 @@ struct HttpResponse {
 //    flight. A stopped call returns the last response, or status 0 with error "stopped".
 // Log lines and error texts contain redact_url(url) only, never the query, userinfo, or the value
 // of Authorization / key / token / cookie headers.
+// Percent-encodes every byte but RFC 3986's unreserved ones (A-Z a-z 0-9 - _ . ~): a query
+// value or a path segment.
+std::string url_escape(std::string_view s);
+
 class HttpClient {
  public:
   static constexpr int kRetryAfterCapFactor = 4;

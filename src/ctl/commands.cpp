@@ -116,7 +116,7 @@ int run_status(ManagerClient& m, bool as_json) {
 }
 
 int run_logs(ManagerClient& m, const std::string& worker, std::size_t lines, bool follow) {
-  const std::string base = "/api/workers/" + path_segment(worker) + "/logs";
+  const std::string base = "/api/workers/" + url_escape(worker) + "/logs";
   Answer a = m.get(base + "?lines=" + std::to_string(lines));
   if (!a.ok()) {
     return failed(m, a, "logs " + worker);
@@ -197,7 +197,7 @@ int run_control(ManagerClient& m, const std::string& action, const std::string& 
   int status = kExitOk;
   std::map<std::string, long> pending;  // name -> pid before the request
   for (const auto& name : names) {
-    a = m.post("/api/workers/" + path_segment(name) + "/" + action);
+    a = m.post("/api/workers/" + url_escape(name) + "/" + action);
     if (!a.ok()) {
       const int s = failed(m, a, action + " " + name + " refused");
       if (s == kExitUnreachable) {

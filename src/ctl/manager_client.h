@@ -54,7 +54,5 @@ class ManagerClient {
   HttpClient patient_;
 };
 
-// A worker name as one path segment (percent-encoded but for unreserved characters).
-std::string path_segment(const std::string& name);
 
 }  // namespace socialai::ctl

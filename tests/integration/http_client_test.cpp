@@ -575,3 +575,16 @@ TEST(HttpClientTest, StopAbortsARetryWait) {
 
 }  // namespace
 }  // namespace socialai
+
+namespace socialai {
+namespace {
+
+TEST(UrlEscape, KeepsUnreservedAndEncodesTheRest) {
+  EXPECT_EQ(url_escape("AZaz09-_.~"), "AZaz09-_.~");
+  EXPECT_EQ(url_escape("a b/c?d=e&f"), "a%20b%2Fc%3Fd%3De%26f");
+  EXPECT_EQ(url_escape("\xc3\xa9+%"), "%C3%A9%2B%25");
+  EXPECT_EQ(url_escape(""), "");
+}
+
+}  // namespace
+}  // namespace socialai

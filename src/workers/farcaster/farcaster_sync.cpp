@@ -3,7 +3,6 @@
 #include "workers/farcaster/farcaster_sync.h"
 
 #include <algorithm>
-#include <cctype>
 #include <future>
 #include <set>
 #include <stdexcept>
@@ -15,21 +14,6 @@ namespace socialai::farcaster {
 namespace {
 
 using json = nlohmann::json;
-
-std::string url_escape(const std::string& s) {
-  static const char* d = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += d[c >> 4];
-      out += d[c & 15];
-    }
-  }
-  return out;
-}
 
 HttpClient::Options http_options(RateLimiter* limiter, std::function<bool()> stopping) {
   HttpClient::Options o;
