@@ -91,6 +91,23 @@ CommandResult run_command(const std::vector<std::string>& argv) {
   return r;
 }
 
+std::string worker_entry(const std::string& name, const std::string& path,
+                         const std::vector<std::string>& args, const std::string& extra) {
+  return nlohmann::json(name).dump() + ": {\"path\": " + nlohmann::json(path).dump() +
+         ", \"args\": " + nlohmann::json(args).dump() + (extra.empty() ? "" : ", " + extra) +
+         "}";
+}
+
+std::string manager_config(const std::vector<std::string>& workers, const std::string& healdec,
+                           const std::string& http_extra, const std::string& top) {
+  std::string w;
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    w += (i ? ",\n" : "") + workers[i];
+  }
+  return "{" + top + "\"http\": {\"listen\": \"127.0.0.1:{{PORT}}\"" + http_extra +
+         "},\n\"healdec\": {" + healdec + "},\n\"workers\": {" + w + "}}";
+}
+
 ManagerProcess::ManagerProcess(const std::string& config_json, const std::string& dir)
     : dir_(dir), port_(free_port()) {
   rewrite_config(config_json);

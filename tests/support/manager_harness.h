@@ -25,6 +25,15 @@ struct CommandResult {
 // Runs a command to completion, capturing stdout and stderr.
 CommandResult run_command(const std::vector<std::string>& argv);
 
+// One entry of a config's "workers": `"name": {"path": path, "args": [...], <extra>}`.
+std::string worker_entry(const std::string& name, const std::string& path,
+                         const std::vector<std::string>& args = {},
+                         const std::string& extra = "");
+// A manager config listening on {{PORT}}: `{<top>"http": {"listen": …<http_extra>},
+// "healdec": {<healdec>}, "workers": {<workers>}}` (each string is JSON text without braces).
+std::string manager_config(const std::vector<std::string>& workers, const std::string& healdec,
+                           const std::string& http_extra = "", const std::string& top = "");
+
 class ManagerProcess {
  public:
   // Writes `config_json` to <dir>/config.json and starts the manager on it.

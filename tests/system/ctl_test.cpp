@@ -29,17 +29,13 @@ const std::string kFake = SOCIALAI_FAKE_WORKER_BIN;
 const std::string kCtl = SOCIALAI_CTL_BIN;
 
 std::string fake(const std::string& name, const std::vector<std::string>& args = {}) {
-  return "\"" + name + "\": {\"path\": \"" + kFake + "\", \"args\": " + json(args).dump() + "}";
+  return worker_entry(name, kFake, args);
 }
 
 std::string config(const std::vector<std::string>& workers, const std::string& http_extra = "") {
-  std::string w;
-  for (std::size_t i = 0; i < workers.size(); ++i) {
-    w += (i ? ",\n" : "") + workers[i];
-  }
-  return "{\"http\": {\"listen\": \"127.0.0.1:{{PORT}}\"" + http_extra +
-         "},\n\"healdec\": {\"max_restarts\": 0, \"restart_delay_ms\": 50, "
-         "\"stop_timeout_ms\": 2000},\n\"workers\": {" + w + "}}";
+  return manager_config(workers,
+                        "\"max_restarts\": 0, \"restart_delay_ms\": 50, \"stop_timeout_ms\": 2000",
+                        http_extra);
 }
 
 int pid_of(const json& w) {

@@ -34,17 +34,11 @@ const std::string kManager = SOCIALAI_MANAGER_BIN;
 
 std::string fake_worker(const std::string& name, const std::vector<std::string>& args = {},
                         const std::string& extra = "") {
-  return "\"" + name + "\": {\"path\": \"" + kFake + "\", \"args\": " + json(args).dump() +
-         (extra.empty() ? "" : ", " + extra) + "}";
+  return worker_entry(name, kFake, args, extra);
 }
 
 std::string config(const std::vector<std::string>& workers, const std::string& http_extra = "") {
-  std::string w;
-  for (std::size_t i = 0; i < workers.size(); ++i) {
-    w += (i ? ",\n" : "") + workers[i];
-  }
-  return "{\"http\": {\"listen\": \"127.0.0.1:{{PORT}}\"" + http_extra +
-         "},\n\"healdec\": {\"restart_delay_ms\": 50},\n\"workers\": {" + w + "}}";
+  return manager_config(workers, "\"restart_delay_ms\": 50", http_extra);
 }
 
 class ScopedEnv {

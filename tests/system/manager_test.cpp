@@ -31,19 +31,12 @@ const std::string kFake = SOCIALAI_FAKE_WORKER_BIN;
 
 std::string worker_json(const std::string& name, const std::vector<std::string>& args,
                         const std::string& extra = "") {
-  json a = args;
-  return "\"" + name + "\": {\"path\": \"" + kFake + "\", \"args\": " + a.dump() +
-         (extra.empty() ? "" : ", " + extra) + "}";
+  return worker_entry(name, kFake, args, extra);
 }
 
 std::string config(const std::vector<std::string>& workers, const std::string& healdec,
                    const std::string& top = "") {
-  std::string w;
-  for (std::size_t i = 0; i < workers.size(); ++i) {
-    w += (i ? ",\n" : "") + workers[i];
-  }
-  return "{" + top + "\"http\": {\"listen\": \"127.0.0.1:{{PORT}}\"},\n\"healdec\": {" + healdec +
-         "},\n\"workers\": {" + w + "}}";
+  return manager_config(workers, healdec, "", top);
 }
 
 // The worker's pid, or -1 while it has none (backoff, stopped) or is not listed.
