@@ -20,6 +20,7 @@
 #include <system_error>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/readable_pipe.hpp>
 #include <boost/process/v2/environment.hpp>
 #include <boost/process/v2/posix/default_launcher.hpp>
@@ -37,7 +38,7 @@ namespace {
 
 // One read per turn of the event loop per stream: large enough for throughput, small enough
 // that a flooding child cannot hold the loop (every ready pipe gets its turn in between).
-constexpr std::size_t kReadChunk = 256 * 1024;
+constexpr std::size_t kReadChunk = 128 * 1024;
 // Pipe capacity asked of the kernel (default 64 KiB): fewer wake-ups under floods.
 constexpr int kPipeCapacity = 1024 * 1024;
 
@@ -153,16 +154,15 @@ struct VforkLauncher : bp::posix::default_launcher {
 }  // namespace
 
 struct ChildProcess::Impl {
-  explicit Impl(asio::io_context& ctx) : ioc(ctx), out(ctx), err(ctx) {}
+  explicit Impl(asio::io_context& ctx)
+      : ioc(ctx), out_pipe(ctx), err_pipe(ctx), out(ctx), err(ctx) {}
 
   asio::io_context& ioc;
-  asio::readable_pipe out, err;
+  asio::readable_pipe out_pipe, err_pipe;  // bound to the child's stdout/stderr at spawn
+  asio::posix::stream_descriptor out, err;  // the same descriptors, read on readiness
   std::optional<bp::process> proc;
   int pid = -1;
   bool exited = false;
-  // Not zero-filled: untouched pages cost nothing until a read fills them (a restart must not
-  // pay for clearing half a megabyte).
-  std::unique_ptr<char[]> out_buf{new char[kReadChunk]}, err_buf{new char[kReadChunk]};
   LineSplitter out_split, err_split;
   std::vector<Line> lines;
   LinesFn on_lines;
@@ -188,7 +188,7 @@ std::shared_ptr<ChildProcess> ChildProcess::spawn(asio::io_context& ioc, const S
   bp::error_code ec;
   bp::process p = VforkLauncher{}.launch(
       ioc.get_executor(), ec, bp::filesystem::path(spec.exe), spec.args,
-      bp::process_stdio{nullptr, m.out, m.err}, bp::process_environment(spec.env),
+      bp::process_stdio{nullptr, m.out_pipe, m.err_pipe}, bp::process_environment(spec.env),
       ChildSetup{spec.max_open_files, spec.nice});
   if (ec) {
     throw std::system_error(ec, "exec");
@@ -196,8 +196,11 @@ std::shared_ptr<ChildProcess> ChildProcess::spawn(asio::io_context& ioc, const S
   m.pid = p.id();
   OrphanGuard::track(m.pid);
   m.proc.emplace(std::move(p));
+  m.out.assign(m.out_pipe.release());
+  m.err.assign(m.err_pipe.release());
   for (auto* pipe : {&m.out, &m.err}) {
     ::fcntl(pipe->native_handle(), F_SETPIPE_SZ, kPipeCapacity);  // best effort
+    pipe->native_non_blocking(true);
   }
   self->start();
   return self;
@@ -219,25 +222,39 @@ ChildProcess::~ChildProcess() {
 void ChildProcess::start() {
   auto self = shared_from_this();
   struct Reader {
+    // Waits for readiness, then reads into one buffer shared by every child: it stays in the
+    // cache between reads (a buffer per stream would be 2 × kReadChunk per child, cold each
+    // time), and only an unfinished line's bytes are kept (LineSplitter's carry).
     static void read(std::shared_ptr<ChildProcess> self, Stream stream) {
       Impl& m = *self->impl_;
       auto& pipe = stream == Stream::kStdout ? m.out : m.err;
-      auto& buf = stream == Stream::kStdout ? m.out_buf : m.err_buf;
-      pipe.async_read_some(asio::buffer(buf.get(), kReadChunk), [self, stream](bp::error_code ec, std::size_t n) {
+      pipe.async_wait(asio::posix::descriptor_base::wait_read, [self, stream](bp::error_code ec) {
         Impl& mm = *self->impl_;
+        auto& fd = stream == Stream::kStdout ? mm.out : mm.err;
         auto& split = stream == Stream::kStdout ? mm.out_split : mm.err_split;
-        auto& b = stream == Stream::kStdout ? mm.out_buf : mm.err_buf;
+        // One per thread running an io_context (tests may run several).
+        static thread_local const std::unique_ptr<char[]> storage(new char[kReadChunk]);
+        char* const buf = storage.get();
+        ssize_t n = -1;
+        if (!ec) {
+          do {
+            n = ::read(fd.native_handle(), buf, kReadChunk);
+          } while (n < 0 && errno == EINTR);
+          if (n < 0 && errno == EAGAIN) {
+            read(self, stream);  // spurious wake-up
+            return;
+          }
+        }
         mm.lines.clear();
         if (n > 0) {
-          split.feed(std::string_view(b.get(), n), mm.lines);
-        }
-        if (ec) {
+          split.feed(std::string_view(buf, static_cast<std::size_t>(n)), mm.lines);
+        } else {
           split.finish(mm.lines);  // EOF (or error): flush the partial last line
         }
         if (!mm.lines.empty() && mm.on_lines) {
           mm.on_lines(stream, mm.lines);
         }
-        if (!ec) {
+        if (n > 0) {
           read(self, stream);
         }
       });

@@ -6,7 +6,9 @@
 
 namespace socialai::manager {
 
-void LineSplitter::feed(std::string_view data, std::vector<Line>& out) {
+// flatten: the per-line push_back is inlined (called out of line it was 5 % of the manager's
+// time under a log flood).
+[[gnu::flatten]] void LineSplitter::feed(std::string_view data, std::vector<Line>& out) {
   // Views into scratch_ from an earlier call are dead now; reuse it.
   scratch_.clear();
   pieces_.clear();

@@ -7,6 +7,10 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -31,26 +35,55 @@ std::string now_iso() {
   return out;
 }
 
-// True when every byte is printable ASCII (0x20..0x7f): the fast path, 8 bytes at a time.
-// A byte below 0x20 borrows into its high bit after subtracting 0x20; a byte >= 0x80 has it.
+// True when every byte is printable ASCII (0x20..0x7f), the fast path. As signed bytes those
+// are exactly the ones greater than 0x1f (0x80 and up are negative): 16 at a time with SSE2.
 bool all_ascii_printable(std::string_view s) {
-  constexpr std::uint64_t kLow = 0x2020202020202020ull, kHigh = 0x8080808080808080ull;
   const char* p = s.data();
   std::size_t n = s.size();
-  while (n >= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p, 8);
-    if (((w - kLow) | w) & kHigh) {
+#if defined(__SSE2__)
+  const __m128i low = _mm_set1_epi8(0x1f);
+  while (n >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    if (_mm_movemask_epi8(_mm_cmpgt_epi8(v, low)) != 0xffff) {
       return false;
     }
-    p += 8;
-    n -= 8;
+    p += 16;
+    n -= 16;
   }
+#endif
   for (; n > 0; --n, ++p) {
-    const auto c = static_cast<unsigned char>(*p);
-    if (c < 0x20 || c >= 0x80) {
+    if (static_cast<signed char>(*p) <= 0x1f) {
       return false;
     }
+  }
+  return true;
+}
+
+// Copies `n` bytes to `dst` if they are all printable ASCII (as all_ascii_printable), checking
+// and copying in one pass; false (with `dst` partly written) otherwise.
+bool copy_printable(char* dst, const char* src, std::size_t n) {
+#if defined(__SSE2__)
+  const __m128i low = _mm_set1_epi8(0x1f);
+  auto block = [&](std::size_t at) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + at));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + at), v);
+    return _mm_movemask_epi8(_mm_cmpgt_epi8(v, low)) == 0xffff;
+  };
+  if (n >= 16) {
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+      if (!block(i)) {
+        return false;
+      }
+    }
+    return i == n || block(n - 16);  // the tail as an overlapping last block
+  }
+#endif
+  for (std::size_t i = 0; i < n; ++i) {
+    if (static_cast<signed char>(src[i]) <= 0x1f) {
+      return false;
+    }
+    dst[i] = src[i];
   }
   return true;
 }
@@ -227,6 +260,49 @@ void LogRouter::format_line(std::string& out, const std::string& prefix,
   out += "}\n";
 }
 
+void LogRouter::Bytes::reserve(std::size_t n) {
+  if (n <= cap_) {
+    return;
+  }
+  std::unique_ptr<char[]> bigger(new char[n]);  // not value-initialized: no memset
+  if (size_ > 0) {
+    std::memcpy(bigger.get(), data_.get(), size_);
+  }
+  data_ = std::move(bigger);
+  cap_ = n;
+}
+
+void LogRouter::format_text(Bytes& out, const std::string& prefix, const std::string& worker,
+                            Stream stream, const std::vector<Line>& lines, std::string_view ts,
+                            std::size_t estimate) const {
+  // The hot path of the aggregated log: a plain line (whole, printable ASCII) is three
+  // memcpy's into space reserved once per batch, without std::string's per-call checks.
+  // Other lines (pieces, escapes) go through format_line.
+  const bool always = output_.timestamps == LogOutput::Stamp::kAlways;
+  out.reserve(out.size() + estimate);
+  std::string slow;
+  // "[name] <receive time> ": one copy per line instead of two.
+  const std::string stamped = ts.empty() ? std::string() : prefix + std::string(ts) + ' ';
+  for (const auto& l : lines) {
+    if (l.piece == 0) {
+      const std::string& head =
+          !ts.empty() && (always || !starts_with_timestamp(l.text)) ? stamped : prefix;
+      char* w = out.room(head.size() + l.text.size() + 1);
+      std::memcpy(w, head.data(), head.size());
+      w += head.size();
+      if (copy_printable(w, l.text.data(), l.text.size())) {
+        w += l.text.size();
+        *w++ = '\n';
+        out.commit(w);
+        continue;
+      }
+    }
+    slow.clear();  // pieces, control bytes, UTF-8: escaped and marked (overwrites the above)
+    format_line(slow, prefix, worker, stream, l, ts);
+    out.append(slow);
+  }
+}
+
 void LogRouter::write_lines(const std::string& worker, Stream stream,
                             const std::vector<Line>& lines) {
   if (lines.empty()) {
@@ -243,11 +319,18 @@ void LogRouter::write_lines(const std::string& worker, Stream stream,
       "[" + worker + (stream == Stream::kStderr ? output_.stderr_tag : std::string()) + "] ";
   std::size_t estimate = 0;
   for (const auto& l : lines) {
-    estimate += l.text.size() + prefix.size() + ts.size() + 8;
+    estimate += l.text.size() + prefix.size() + ts.size() + 2;
   }
-  chunk->text.reserve(format_ == LogFormat::kText ? estimate : estimate * 2);
-  for (const auto& l : lines) {
-    format_line(chunk->text, prefix, worker, stream, l, ts);
+  if (format_ == LogFormat::kText) {
+    format_text(chunk->text, prefix, worker, stream, lines, ts, estimate);
+  } else {
+    chunk->text.reserve(estimate * 2);
+    std::string line;
+    for (const auto& l : lines) {
+      line.clear();
+      format_line(line, prefix, worker, stream, l, ts);
+      chunk->text.append(line);
+    }
   }
   chunk->lines = lines.size();
   chunk->worker = worker;
@@ -472,6 +555,40 @@ void LogRouter::write_all(int fd, std::string_view data) {
   }
 }
 
+void LogRouter::write_batch(int fd, const std::vector<ChunkPtr>& batch) {
+  // writev in groups of IOV_MAX; a short write continues with write_all from where it stopped.
+  constexpr std::size_t kMaxIov = 1024;
+  iovec iov[kMaxIov];
+  for (std::size_t at = 0; at < batch.size();) {
+    std::size_t n = 0, want = 0;
+    for (; n < kMaxIov && at + n < batch.size(); ++n) {
+      const Bytes& t = batch[at + n]->text;
+      iov[n] = {const_cast<char*>(t.data()), t.size()};
+      want += t.size();
+    }
+    ssize_t done = -1;
+    do {
+      done = ::writev(fd, iov, static_cast<int>(n));
+    } while (done < 0 && errno == EINTR);
+    if (done < 0 && errno != EAGAIN) {
+      return;  // stdout gone (EPIPE): nothing sensible to do but keep the manager up
+    }
+    if (static_cast<std::size_t>(std::max<ssize_t>(done, 0)) < want) {
+      std::size_t skip = static_cast<std::size_t>(std::max<ssize_t>(done, 0));
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::string_view t = batch[at + i]->text;
+        if (skip >= t.size()) {
+          skip -= t.size();
+          continue;
+        }
+        write_all(fd, t.substr(skip));
+        skip = 0;
+      }
+    }
+    at += n;
+  }
+}
+
 void LogRouter::open_file(LogFile& f) {
   if (f.fd >= 0) {
     ::close(f.fd);
@@ -575,8 +692,8 @@ void LogRouter::send_journal(const Chunk& c) {
       write_all(out_fd_, std::string_view(c.text).substr(text_at));
       return;
     }
-    text_at = c.text.find('\n', text_at);
-    text_at = text_at == std::string::npos ? c.text.size() : text_at + 1;
+    text_at = std::string_view(c.text).find('\n', text_at);
+    text_at = text_at == std::string_view::npos ? c.text.size() : text_at + 1;
   }
 }
 
@@ -619,16 +736,27 @@ void LogRouter::writer_loop() {
         }
       }
     }
-    for (const auto& c : batch) {
-      if (output_.journal) {
+    if (output_.journal) {
+      for (const auto& c : batch) {
         send_journal(*c);
+      }
+    } else {
+      write_batch(out_fd_, batch);  // one writev for many chunks
+    }
+    if (file_opts_) {
+      if (main_file_.fd >= 0 && main_file_.size + bytes < file_opts_->max_bytes) {
+        write_batch(main_file_.fd, batch);  // no rotation inside this batch
+        main_file_.size += bytes;
       } else {
-        write_all(out_fd_, c->text);
+        for (const auto& c : batch) {
+          write_file(main_file_, c->text, file_opts_->max_bytes, file_opts_->max_files);
+        }
       }
-      if (file_opts_) {
-        write_file(main_file_, c->text, file_opts_->max_bytes, file_opts_->max_files);
+    }
+    if (!writer_paths_.empty()) {
+      for (const auto& c : batch) {
+        write_worker_file(*c);
       }
-      write_worker_file(*c);
     }
     lock.lock();
     for (auto& c : batch) {

@@ -3,9 +3,11 @@
 // thread that writes stdout and the optional size-rotated file. Thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
@@ -111,8 +113,32 @@ class LogRouter {
  private:
   // A batch of formatted, whole lines. Immutable once queued: the writer thread writes it and
   // the worker's ring keeps it for recent(), sharing the same bytes (no copy per line).
+  // Growable bytes that, unlike std::string::resize, never zero-fill the space they add (that
+  // memset cost a pass over every byte of the log).
+  class Bytes {
+   public:
+    std::size_t size() const { return size_; }
+    std::size_t capacity() const { return cap_; }
+    const char* data() const { return data_.get(); }
+    operator std::string_view() const { return {data_.get(), size_}; }
+    void clear() { size_ = 0; }
+    void reserve(std::size_t n);
+    // Room for `n` more bytes at the end; write there, then commit() what was written.
+    char* room(std::size_t n) {
+      if (cap_ - size_ < n) {
+        reserve(std::max(cap_ * 2, size_ + n));
+      }
+      return data_.get() + size_;
+    }
+    void commit(const char* end) { size_ = static_cast<std::size_t>(end - data_.get()); }
+    void append(std::string_view s) { commit(static_cast<char*>(std::memcpy(room(s.size()), s.data(), s.size())) + s.size()); }
+
+   private:
+    std::unique_ptr<char[]> data_;
+    std::size_t size_ = 0, cap_ = 0;
+  };
   struct Chunk {
-    std::string text;
+    Bytes text;
     std::size_t lines = 0;
     std::string worker;
     Stream stream = Stream::kStdout;
@@ -146,8 +172,14 @@ class LogRouter {
   ChunkPtr take_chunk();
   void format_line(std::string& out, const std::string& prefix, const std::string& worker,
                    Stream stream, const Line& line, std::string_view ts) const;
+  // Text format of a batch; `estimate` is its size when every line is plain.
+  void format_text(Bytes& out, const std::string& prefix, const std::string& worker,
+                   Stream stream, const std::vector<Line>& lines, std::string_view ts,
+                   std::size_t estimate) const;
   void writer_loop();
   void write_all(int fd, std::string_view data);
+  // Every chunk of `batch`, in order (writev).
+  void write_batch(int fd, const std::vector<ChunkPtr>& batch);
   // Appends whole lines to `f`, rotating at max_bytes (never inside a line).
   void write_file(LogFile& f, std::string_view data, std::uint64_t max_bytes, int max_files);
   void rotate(LogFile& f, int max_files);

@@ -1,4 +1,5 @@
 // socialai-manager: flags, configuration, event loop, signals; exit 0 / 1 / 78.
+#include <dlfcn.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -33,6 +34,26 @@ namespace {
 
 using namespace socialai;
 using namespace socialai::manager;
+
+// GnuTLS is mapped only as a dependency of libpq's libldap (TLS to PostgreSQL is OpenSSL's),
+// yet its library constructor initializes it at load: system priorities, p11-kit's module
+// list, ~340 KB of the idle manager's PSS for nothing. With GNUTLS_NO_IMPLICIT_INIT set it
+// waits for gnutls_global_init(), which libldap calls itself if it ever needs TLS. The
+// variable must be in the environment before the libraries load, hence one re-exec of the
+// same executable with the same arguments at start. Set the variable (to anything) to skip.
+void reexec_without_gnutls_init(char** argv) {
+  if (std::getenv("GNUTLS_NO_IMPLICIT_INIT") != nullptr) {
+    return;
+  }
+  void* gnutls = ::dlopen("libgnutls.so.30", RTLD_LAZY | RTLD_NOLOAD);
+  if (gnutls == nullptr) {
+    return;  // not mapped: nothing to save
+  }
+  ::dlclose(gnutls);
+  ::setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 1);
+  ::execv("/proc/self/exe", argv);
+  // No /proc, or not allowed: run on as we are.
+}
 
 // The manager's own messages join the aggregated log as worker "manager", so they can never
 // interleave with children's lines.
@@ -140,6 +161,7 @@ std::map<std::string, std::string> worker_log_files(const Config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  reexec_without_gnutls_init(argv);
   std::string config_path, log_format;
   bool check_only = false, migrate_only = false;
   for (int i = 1; i < argc; ++i) {

@@ -37,6 +37,7 @@
 
 #include "bench_util.h"
 #include "manager_harness.h"
+#include "supervisors.h"
 
 namespace {
 
@@ -45,274 +46,21 @@ using socialai::bench::Clock;
 using socialai::bench::ms_since;
 using socialai::bench::percentile;
 using json = nlohmann::json;
-using socialai::testing::ManagerProcess;
 using socialai::testing::read_pids;
-
-const std::string kFake = SOCIALAI_FAKE_WORKER_BIN;
-
-std::uint64_t file_size(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
-}
-
-std::optional<std::string> which(const std::string& name) {
-  if (name.find('/') != std::string::npos) {
-    return ::access(name.c_str(), X_OK) == 0 ? std::optional<std::string>(name) : std::nullopt;
-  }
-  std::stringstream path(std::getenv("PATH") ? std::getenv("PATH") : "");
-  std::string dir;
-  while (std::getline(path, dir, ':')) {
-    const std::string p = dir + "/" + name;
-    if (::access(p.c_str(), X_OK) == 0) {
-      return p;
-    }
-  }
-  return std::nullopt;
-}
-
-// Blocks (no busy polling: the machine has 2 cores) until `file` holds more than `count` pids.
-bool wait_for_pids(const std::string& file, std::size_t count, std::chrono::milliseconds limit) {
-  std::ofstream(file, std::ios::app).flush();  // exists, so inotify can watch it
-  const int in = ::inotify_init1(IN_CLOEXEC);
-  ::inotify_add_watch(in, file.c_str(), IN_MODIFY | IN_CLOSE_WRITE);
-  const auto t0 = Clock::now();
-  bool ok = false;
-  while (!(ok = read_pids(file).size() > count) &&
-         ms_since(t0) < static_cast<double>(limit.count())) {
-    pollfd p{in, POLLIN, 0};
-    if (::poll(&p, 1, 100) > 0) {
-      char buf[4096];
-      [[maybe_unused]] auto n = ::read(in, buf, sizeof buf);
-    }
-  }
-  ::close(in);
-  return ok;
-}
-
-// PSS and RSS (kB) of one process from /proc/PID/smaps_rollup.
-std::pair<long, long> pss_rss_kb(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
-  std::string line;
-  long pss = 0, rss = 0;
-  while (std::getline(in, line)) {  // the first line is the address range header
-    if (line.rfind("Pss:", 0) == 0) pss = std::atol(line.c_str() + 4);
-    if (line.rfind("Rss:", 0) == 0) rss = std::atol(line.c_str() + 4);
-  }
-  return {pss, rss};
-}
-
-// utime + stime of one process, in clock ticks.
-long cpu_ticks(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string content;
-  std::getline(in, content);
-  const auto close = content.rfind(')');
-  if (close == std::string::npos) {
-    return 0;
-  }
-  std::istringstream rest(content.substr(close + 2));
-  std::vector<std::string> f;
-  std::string tok;
-  while (rest >> tok) f.push_back(tok);
-  return f.size() > 12 ? std::stol(f[11]) + std::stol(f[12]) : 0;
-}
-
-struct Program {
-  std::string name;
-  std::vector<std::string> args;
-  bool autorestart = true;
-};
-
-// One supervisor under test.
-class Supervisor {
- public:
-  virtual ~Supervisor() = default;
-  virtual std::string name() const = 0;
-  virtual void start(const std::vector<Program>& programs) = 0;
-  // The supervisor's own processes (not the children): memory and CPU are summed over them.
-  virtual std::vector<int> own_pids() const = 0;
-  virtual void stop() = 0;
-  // Files that receive the program's stdout/stderr lines, and the prefix before each line.
-  virtual std::vector<std::string> log_files(const std::string& program) const = 0;
-  virtual std::string line_prefix(const std::string& program) const = 0;
-  // The smallest restart delay the supervisor allows, as configured.
-  virtual std::string restart_setting() const = 0;
-};
-
-class SocialaiManager : public Supervisor {
- public:
-  explicit SocialaiManager(std::string dir) : dir_(std::move(dir)) {}
-  std::string name() const override { return "socialai-manager"; }
-  void start(const std::vector<Program>& programs) override {
-    json workers = json::object();
-    for (const auto& p : programs) {
-      workers[p.name] = {{"path", kFake}, {"args", p.args}};
-      if (!p.autorestart) workers[p.name]["max_restarts"] = 0;
-    }
-    json cfg = {{"http", {{"listen", "127.0.0.1:{{PORT}}"}}},
-                {"healdec", {{"restart_delay_ms", 0}, {"max_restarts", 1000000},
-                             {"backoff_max_ms", 0}}},
-                {"workers", workers}};
-    m_ = std::make_unique<ManagerProcess>(cfg.dump(), dir_);
-  }
-  // The manager and its orphan sentinel (a fork of it, orphan_guard.h): together they are the
-  // supervisor's own memory and CPU. The fork's copy-on-write pages are split between the two
-  // in PSS, so the manager's pid alone would understate it.
-  std::vector<int> own_pids() const override {
-    std::vector<int> pids = {m_->pid()};
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-      const std::string pid = entry.path().filename().string();
-      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-      std::ifstream in("/proc/" + pid + "/stat");
-      std::string stat((std::istreambuf_iterator<char>(in)), {});
-      const auto open = stat.find('('), close = stat.rfind(')');
-      if (open == std::string::npos || close == std::string::npos) continue;
-      int ppid = 0;
-      char state = 0;
-      if (stat.substr(open + 1, close - open - 1) == "socialai-sentry" &&
-          std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) == 2 &&
-          ppid == m_->pid()) {
-        pids.push_back(std::stoi(pid));
-      }
-    }
-    return pids;
-  }
-  void stop() override {
-    m_->signal(SIGTERM);
-    m_->wait_exit(10s);
-    m_.reset();
-  }
-  std::vector<std::string> log_files(const std::string&) const override {
-    return {dir_ + "/manager.log"};
-  }
-  std::string line_prefix(const std::string& program) const override {
-    return "[" + program + "] ";
-  }
-  std::string restart_setting() const override { return "restart_delay_ms 0"; }
-
- private:
-  std::string dir_;
-  std::unique_ptr<ManagerProcess> m_;
-};
-
-pid_t spawn(const std::vector<std::string>& argv, const std::string& out,
-            const std::vector<std::string>& extra_env = {}) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(o, 1);
-    ::dup2(o, 2);
-    for (const auto& e : extra_env) ::putenv(const_cast<char*>(e.c_str()));
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-void terminate(pid_t pid) {
-  ::kill(pid, SIGTERM);
-  for (int i = 0; i < 1000; ++i) {
-    if (::waitpid(pid, nullptr, WNOHANG) == pid) return;
-    std::this_thread::sleep_for(10ms);
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-}
-
-// supervisord 4.2 in the foreground; raw per-program log files, no rotation.
-class Supervisord : public Supervisor {
- public:
-  Supervisord(std::string bin, std::string dir) : bin_(std::move(bin)), dir_(std::move(dir)) {}
-  std::string name() const override { return "supervisord"; }
-  void start(const std::vector<Program>& programs) override {
-    std::ofstream conf(dir_ + "/supervisord.conf");
-    conf << "[supervisord]\nnodaemon=true\nlogfile=" << dir_ << "/supervisord.log\npidfile="
-         << dir_ << "/supervisord.pid\nchildlogdir=" << dir_ << "\n"
-         << (::getuid() == 0 ? "user=root\n\n" : "\n");  // as root it insists on a user
-    for (const auto& p : programs) {
-      conf << "[program:" << p.name << "]\ncommand=" << kFake;
-      for (const auto& a : p.args) conf << " " << a;
-      conf << "\nautostart=true\nautorestart=" << (p.autorestart ? "true" : "false")
-           << "\nstartsecs=0\nstartretries=1000000\nstopwaitsecs=5\n"
-           << "stdout_logfile=" << dir_ << "/" << p.name << ".out\nstdout_logfile_maxbytes=0\n"
-           << "stderr_logfile=" << dir_ << "/" << p.name << ".err\nstderr_logfile_maxbytes=0\n\n";
-    }
-    conf.close();
-    pid_ = spawn({bin_, "-n", "-c", dir_ + "/supervisord.conf"}, dir_ + "/supervisord.stdout");
-  }
-  std::vector<int> own_pids() const override { return {pid_}; }
-  void stop() override { terminate(pid_); }
-  std::vector<std::string> log_files(const std::string& program) const override {
-    return {dir_ + "/" + program + ".out", dir_ + "/" + program + ".err"};
-  }
-  std::string line_prefix(const std::string&) const override { return ""; }
-  std::string restart_setting() const override { return "autorestart, startsecs=0"; }
-
- private:
-  std::string bin_, dir_;
-  pid_t pid_ = -1;
-};
-
-// PM2 with its own PM2_HOME; its daemon ("God") supervises and writes the logs.
-class Pm2 : public Supervisor {
- public:
-  Pm2(std::string bin, std::string dir) : bin_(std::move(bin)), dir_(std::move(dir)) {}
-  std::string name() const override { return "PM2"; }
-  void start(const std::vector<Program>& programs) override {
-    json apps = json::array();
-    for (const auto& p : programs) {
-      apps.push_back({{"name", p.name},
-                      {"script", kFake},
-                      {"args", p.args},
-                      {"interpreter", "none"},
-                      {"autorestart", p.autorestart},
-                      {"restart_delay", 0},
-                      {"min_uptime", 0},
-                      {"max_restarts", 1000000},
-                      {"out_file", dir_ + "/" + p.name + ".out"},
-                      {"error_file", dir_ + "/" + p.name + ".err"}});
-    }
-    std::ofstream(dir_ + "/ecosystem.json") << json{{"apps", apps}}.dump(2);
-    run({"start", dir_ + "/ecosystem.json"});
-  }
-  std::vector<int> own_pids() const override {
-    std::vector<int> pids;
-    std::ifstream in(home() + "/pm2.pid");
-    int pid = 0;
-    if (in >> pid) pids.push_back(pid);
-    return pids;
-  }
-  void stop() override { run({"kill"}); }
-  std::vector<std::string> log_files(const std::string& program) const override {
-    return {dir_ + "/" + program + ".out", dir_ + "/" + program + ".err"};
-  }
-  std::string line_prefix(const std::string&) const override { return ""; }
-  std::string restart_setting() const override { return "restart_delay 0, min_uptime 0"; }
-
- private:
-  std::string home() const { return dir_ + "/pm2home"; }
-  void run(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv = {bin_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const pid_t p = spawn(argv, dir_ + "/pm2-cli.out", {"PM2_HOME=" + home()});
-    ::waitpid(p, nullptr, 0);
-  }
-  std::string bin_, dir_;
-};
+using namespace socialai::bench;
+const std::string& kFake = kFakeWorker;
 
 struct Idle {
   long pss_kb = 0, rss_kb = 0;
   double cpu_s = 0;
 };
 
-Idle measure_idle(Supervisor& sup, const std::string& dir, std::chrono::seconds window) {
+Idle measure_idle(Supervisor& sup, const std::string& dir, std::chrono::seconds window,
+                  const std::string& exe) {
   const std::string pids = dir + "/idle.pids";
   std::vector<Program> programs;
   for (const char* n : {"farcaster", "reddit", "ethereum", "base", "solana", "ai", "search"}) {
-    programs.push_back({n, {"--pid-file", pids}});
+    programs.push_back({n, {"--pid-file", pids}, true, false, exe});
   }
   sup.start(programs);
   if (!wait_for_pids(pids, 6, 20s)) {
@@ -320,17 +68,15 @@ Idle measure_idle(Supervisor& sup, const std::string& dir, std::chrono::seconds 
   }
   std::this_thread::sleep_for(2s);  // settle (first log writes, lazy allocations)
   Idle r;
-  long t0 = 0;
-  for (int pid : sup.own_pids()) t0 += cpu_ticks(pid);
+  const long t0 = cpu_ticks(sup.own_pids());
   std::this_thread::sleep_for(window);
-  long t1 = 0;
+  const long t1 = cpu_ticks(sup.own_pids());
   for (int pid : sup.own_pids()) {
-    t1 += cpu_ticks(pid);
     const auto [pss, rss] = pss_rss_kb(pid);
     r.pss_kb += pss;
     r.rss_kb += rss;
   }
-  r.cpu_s = static_cast<double>(t1 - t0) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  r.cpu_s = ticks_to_seconds(t1 - t0);
   sup.stop();
   return r;
 }
@@ -390,32 +136,6 @@ struct Throughput {
   bool done = false;
 };
 
-// Checks every flood line in `files`: per stream in order, whole, none missing.
-void check_lines(const std::vector<std::string>& files, const std::string& prefix, long lines,
-                 int width, Throughput& t) {
-  long next_out = 0, next_err = 0;
-  for (const auto& f : files) {
-    std::ifstream in(f);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind(prefix, 0) != 0) continue;
-      const std::string_view body = std::string_view(line).substr(prefix.size());
-      const bool is_out = body.rfind("out seq ", 0) == 0;
-      if (!is_out && body.rfind("err seq ", 0) != 0) continue;
-      const long seq = std::atol(std::string(body.substr(8, 12)).c_str());
-      long& next = is_out ? next_out : next_err;
-      if (seq != next || body.size() != static_cast<std::size_t>(width) + 4) {
-        ++t.bad;
-      } else {
-        ++t.lines_ok;
-        t.payload_bytes += body.size() + 1;
-      }
-      next = seq + 1;
-    }
-  }
-  t.missing = (lines - next_out) + (lines - next_err);
-}
-
 Throughput log_throughput(Supervisor& sup, long lines, int width, const std::string& dir) {
   const std::string go = dir + "/go", pids = dir + "/flood.pids";
   ::unlink(go.c_str());
@@ -431,13 +151,13 @@ Throughput log_throughput(Supervisor& sup, long lines, int width, const std::str
   }
   std::this_thread::sleep_for(300ms);  // its start-up lines are written and the supervisor idles
   const auto files = sup.log_files("flood");
-  const std::string prefix = sup.line_prefix("flood");
   std::uint64_t base = 0;
   for (const auto& f : files) base += file_size(f);
+  const std::uint64_t line = static_cast<std::uint64_t>(width) + 4 + 1;
   const std::uint64_t expected =
-      base + static_cast<std::uint64_t>(lines) * 2 * (prefix.size() + width + 4 + 1);
-  long ticks0 = 0;
-  for (int pid : sup.own_pids()) ticks0 += cpu_ticks(pid);
+      base + static_cast<std::uint64_t>(lines) * (2 * line + sup.line_overhead("flood", false) +
+                                                  sup.line_overhead("flood", true));
+  const long ticks0 = cpu_ticks(sup.own_pids());
   const auto t0 = Clock::now();
   std::ofstream(go).flush();
   std::uint64_t size = 0, last_size = 0;
@@ -458,11 +178,13 @@ Throughput log_throughput(Supervisor& sup, long lines, int width, const std::str
     std::this_thread::sleep_for(200us);
   }
   t.seconds = ms_since(t0) / 1000.0;
-  long ticks1 = 0;
-  for (int pid : sup.own_pids()) ticks1 += cpu_ticks(pid);
-  t.cpu_s = static_cast<double>(ticks1 - ticks0) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  t.cpu_s = ticks_to_seconds(cpu_ticks(sup.own_pids()) - ticks0);
   sup.stop();
-  check_lines(files, prefix, lines, width, t);
+  const FloodCheck c = check_floods(sup, {"flood"}, lines, width, 2);
+  t.lines_ok = c.ok;
+  t.bad = c.bad;
+  t.missing = c.missing;
+  t.payload_bytes = c.payload_bytes;
   for (const auto& f : files) ::unlink(f.c_str());
   return t;
 }
@@ -495,27 +217,17 @@ double cat_seconds(long lines, int width, const std::string& dir) {
   return s;
 }
 
-std::string num(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
-  std::string supervisord_bin = "supervisord", pm2_bin = "pm2";
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--quick") quick = true;
-    else if (a == "--supervisord" && i + 1 < argc) supervisord_bin = argv[++i];
-    else if (a == "--pm2" && i + 1 < argc) pm2_bin = argv[++i];
-    else {
-      std::cerr << "usage: bench_supervisor [--quick] [--supervisord PATH] [--pm2 PATH]\n";
-      return 2;
-    }
+  const auto args = parse_supervisor_bench_args(argc, argv, "bench_supervisor");
+  if (!args) {
+    return 2;
   }
+  const bool quick = args->quick;
+  const std::string& supervisord_bin = args->supervisord;
+  const std::string& pm2_bin = args->pm2;
   const int kills = quick ? 5 : 30;
   const long lines = quick ? 50000 : 1000000;
   const int width = 100, rounds = quick ? 1 : 3;
@@ -524,16 +236,15 @@ int main(int argc, char** argv) {
 
   struct Entry {
     std::unique_ptr<Supervisor> sup;
-    Idle idle;
+    Idle idle, idle_dyn;
     std::vector<double> restart, mbps, cpu_per_100mb;
     long bad = 0, missing = 0;
   };
   std::vector<Entry> entries;
   auto make = [&](const std::string& kind, const std::string& dir) -> std::unique_ptr<Supervisor> {
-    ::mkdir(dir.c_str(), 0755);
-    if (kind == "socialai") return std::make_unique<SocialaiManager>(dir);
-    if (kind == "supervisord") return std::make_unique<Supervisord>(*which(supervisord_bin), dir);
-    return std::make_unique<Pm2>(*which(pm2_bin), dir);
+    if (kind == "socialai") return make_socialai(dir);
+    if (kind == "supervisord") return make_supervisord(*which(supervisord_bin), dir);
+    return make_pm2(*which(pm2_bin), dir);
   };
   std::vector<std::string> kinds = {"socialai"};
   std::vector<std::string> missing_tools;
@@ -547,7 +258,9 @@ int main(int argc, char** argv) {
     const std::string dir = root + "/" + kind;
     e.sup = make(kind, dir);
     std::cerr << "== " << e.sup->name() << ": idle\n";
-    e.idle = measure_idle(*e.sup, dir, idle_window);
+    e.idle = measure_idle(*e.sup, dir, idle_window, kFakeWorker);
+    std::cerr << "== " << e.sup->name() << ": idle, dynamically linked children\n";
+    e.idle_dyn = measure_idle(*e.sup, dir, idle_window, kFakeWorkerDyn);
     std::cerr << "== " << e.sup->name() << ": restarts\n";
     e.restart = restart_latencies(*e.sup, kills, dir);
     for (int r = 0; r < rounds; ++r) {
@@ -588,8 +301,11 @@ int main(int argc, char** argv) {
   std::printf(" reference |\n|---|");
   for (std::size_t i = 0; i <= entries.size(); ++i) std::printf("---|");
   std::printf("\n");
-  row("idle PSS, supervisor processes, 7 children", [](const Entry& e) {
+  row("idle PSS, supervisor processes, 7 static children", [](const Entry& e) {
     return num("%.1f MB", static_cast<double>(e.idle.pss_kb) / 1024.0);
+  }, "");
+  row("idle PSS, 7 dynamically linked children", [](const Entry& e) {
+    return num("%.1f MB", static_cast<double>(e.idle_dyn.pss_kb) / 1024.0);
   }, "");
   row("idle RSS", [](const Entry& e) {
     return num("%.1f MB", static_cast<double>(e.idle.rss_kb) / 1024.0);
@@ -621,8 +337,11 @@ int main(int argc, char** argv) {
   std::printf("\nRatios (socialai-manager ÷ reference, same run):");
   for (std::size_t i = 1; i < entries.size(); ++i) {
     const Entry& e = entries[i];
-    std::printf(" PSS %.2f× %s;", static_cast<double>(us.idle.pss_kb) / static_cast<double>(std::max(1L, e.idle.pss_kb)),
-                e.sup->name().c_str());
+    std::printf(" PSS %.2f× %s (dynamically linked children %.2f×);",
+                static_cast<double>(us.idle.pss_kb) / static_cast<double>(std::max(1L, e.idle.pss_kb)),
+                e.sup->name().c_str(),
+                static_cast<double>(us.idle_dyn.pss_kb) /
+                    static_cast<double>(std::max(1L, e.idle_dyn.pss_kb)));
     if (!e.restart.empty() && !us.restart.empty()) {
       std::printf(" restart %.3f× %s;", med(us.restart) / med(e.restart), e.sup->name().c_str());
     }

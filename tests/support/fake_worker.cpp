@@ -3,6 +3,10 @@
 //   --run-ms N         how long to run before exiting (with --exit-code)
 //   --flood N          write N numbered lines to stdout AND stderr (interleaved), then idle
 //   --line-bytes N     pad each flood line to N bytes
+//   --flood-streams N  1: flood stdout only; 2 (default): stdout and stderr
+//   --write-bytes N    flood in writes of whole lines of at most N bytes (default 60000)
+//   --ticks N          after the start file, write N lines "tick <n> <CLOCK_MONOTONIC ns>",
+//   --tick-ms N        one every N ms (default 10): latency probes for the benchmarks
 //   --long-line N      write one line of N bytes to stdout
 //   --partial-line S   write S without a newline to stdout, then exit 0
 //   --invalid-utf8     write a line with invalid UTF-8 bytes
@@ -19,6 +23,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <time.h>
+
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -48,7 +56,8 @@ void write_all(int fd, const std::string& s) {
 
 int main(int argc, char** argv) {
   int exit_code = -1;
-  long run_ms = 0, flood = 0, line_bytes = 0, long_line = 0;
+  long run_ms = 0, flood = 0, line_bytes = 0, long_line = 0, ticks = 0, tick_ms = 10;
+  long flood_streams = 2, write_bytes = 60000;
   bool ignore_term = false, grandchild = false, invalid_utf8 = false, list_fds = false;
   bool detach = false, usr1_lines = false;
   const char* partial = nullptr;
@@ -61,6 +70,10 @@ int main(int argc, char** argv) {
     else if (a == "--run-ms") run_ms = std::atol(next());
     else if (a == "--flood") flood = std::atol(next());
     else if (a == "--line-bytes") line_bytes = std::atol(next());
+    else if (a == "--flood-streams") flood_streams = std::atol(next());
+    else if (a == "--write-bytes") write_bytes = std::atol(next());
+    else if (a == "--ticks") ticks = std::atol(next());
+    else if (a == "--tick-ms") tick_ms = std::atol(next());
     else if (a == "--long-line") long_line = std::atol(next());
     else if (a == "--partial-line") partial = next();
     else if (a == "--invalid-utf8") invalid_utf8 = true;
@@ -112,25 +125,52 @@ int main(int argc, char** argv) {
     }
   }
   if (flood > 0) {
+    // Cheap to produce, so the benchmarks time the supervisor, not this loop: each line is a
+    // template ("out seq 000000000042 xxx…\n", exactly line_bytes + 5 bytes) with its number
+    // written in place.
+    const bool both = flood_streams != 1;
+    std::string tmpl = "seq 000000000000";
+    if (line_bytes > static_cast<long>(tmpl.size()) + 1) {
+      tmpl += ' ';
+      tmpl.append(static_cast<std::size_t>(line_bytes) - tmpl.size(), 'x');
+    }
+    const std::size_t len = tmpl.size() + 5;  // "out " + line + "\n"
+    const std::size_t per_write =
+        std::max<std::size_t>(1, static_cast<std::size_t>(write_bytes) / len);
     std::string out, err;
-    for (long n = 0; n < flood; ++n) {
-      std::string line = "seq " + std::to_string(n);
-      if (line_bytes > static_cast<long>(line.size()) + 1) {  // pad to exactly line_bytes
-        line += ' ';
-        line.append(static_cast<std::size_t>(line_bytes) - line.size(), 'x');
+    out.reserve(per_write * len);
+    err.reserve(per_write * len);
+    auto append = [&](std::string& buf, const char* tag, long n) {
+      const std::size_t at = buf.size();
+      buf.append(tag).append(tmpl).push_back('\n');
+      for (std::size_t d = at + 4 + 15; n > 0; --d, n /= 10) {  // last of the 12 digits
+        buf[d] = static_cast<char>('0' + n % 10);
       }
-      out += "out " + line + "\n";
-      err += "err " + line + "\n";
-      if (out.size() > 60000) {
+    };
+    for (long n = 0; n < flood; ++n) {
+      if (out.size() + len > per_write * len) {  // whole lines, at most write_bytes a write
         write_all(1, out);
-        write_all(2, err);
         out.clear();
-        err.clear();
+        if (both) {
+          write_all(2, err);
+          err.clear();
+        }
+      }
+      append(out, "out ", n);
+      if (both) {
+        append(err, "err ", n);
       }
     }
     write_all(1, out);
     write_all(2, err);
     write_all(1, "flood done\n");
+  }
+  for (long n = 0; n < ticks; ++n) {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    const auto ns = static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+    write_all(1, "tick " + std::to_string(n) + " " + std::to_string(ns) + "\n");
+    usleep(static_cast<useconds_t>(tick_ms * 1000));
   }
   if (long_line > 0) {
     write_all(1, "L" + std::string(static_cast<std::size_t>(long_line) - 1, 'y') + "\n");

@@ -108,12 +108,14 @@ std::string manager_config(const std::vector<std::string>& workers, const std::s
          "},\n\"healdec\": {" + healdec + "},\n\"workers\": {" + w + "}}";
 }
 
-ManagerProcess::ManagerProcess(const std::string& config_json, const std::string& dir)
+ManagerProcess::ManagerProcess(const std::string& config_json, const std::string& dir,
+                               const std::string& stdout_path)
     : dir_(dir), port_(free_port()) {
   rewrite_config(config_json);
+  const std::string out = stdout_path.empty() ? dir_ + "/manager.log" : stdout_path;
   pid_ = ::fork();
   if (pid_ == 0) {
-    const int o = ::open((dir_ + "/manager.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(o, 1);
     ::dup2(o, 2);
     const std::string cfg = dir_ + "/config.json";

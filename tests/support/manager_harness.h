@@ -36,8 +36,10 @@ std::string manager_config(const std::vector<std::string>& workers, const std::s
 
 class ManagerProcess {
  public:
-  // Writes `config_json` to <dir>/config.json and starts the manager on it.
-  ManagerProcess(const std::string& config_json, const std::string& dir);
+  // Writes `config_json` to <dir>/config.json and starts the manager on it, its stdout and
+  // stderr into `stdout_path` (empty: <dir>/manager.log, which log() reads).
+  ManagerProcess(const std::string& config_json, const std::string& dir,
+                 const std::string& stdout_path = "");
   ~ManagerProcess();  // SIGKILLs what is left
 
   int pid() const { return pid_; }

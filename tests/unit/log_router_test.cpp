@@ -57,6 +57,42 @@ TEST_F(LogRouterTest, TextPrefixesAndMarksPieces) {
             "[w] [...] bbbb\n");
 }
 
+// The text fast path (checks and copies 16 bytes at a time) must agree with the escaping
+// path at every length and every position of a byte that needs escaping, in one batch whose
+// escapes outgrow the space reserved for plain lines.
+TEST_F(LogRouterTest, FastPathAgreesWithEscapingAtEveryLengthAndPosition) {
+  LogRouter r(LogFormat::kText, out_, std::nullopt);
+  std::vector<std::string> texts;
+  std::string want;
+  for (std::size_t len = 0; len <= 48; ++len) {
+    std::string plain;
+    for (std::size_t i = 0; i < len; ++i) plain += static_cast<char>('a' + i % 26);
+    texts.push_back(plain);
+    want += "[w] " + plain + "\n";
+    for (std::size_t at = 0; at < len; ++at) {
+      for (const char bad : {'\x01', '\x7f', '\xff'}) {
+        std::string t = plain;
+        t[at] = bad;
+        texts.push_back(t);
+        std::string esc = plain.substr(0, at);
+        if (bad == '\x7f') {
+          esc += bad;  // DEL is printable as far as the log is concerned
+        } else {
+          esc += bad == '\x01' ? "\\x01" : "\\xff";
+        }
+        want += "[w] " + esc + plain.substr(at + 1) + "\n";
+      }
+    }
+  }
+  texts.push_back(std::string(200, '\x02'));  // 4x its size once escaped
+  want += "[w] ";
+  for (int i = 0; i < 200; ++i) want += "\\x02";
+  want += "\n";
+  r.write_lines("w", Stream::kStdout, lines(texts));
+  r.flush();
+  EXPECT_EQ(read("out"), want);
+}
+
 TEST_F(LogRouterTest, StampsBareLinesTagsStderrAndCopiesAWorkersFile) {
   LogOutput o;
   o.timestamps = LogOutput::Stamp::kAuto;
