@@ -57,6 +57,8 @@ run_bench() {
 
 run_bench "Supervisor: socialai-manager, supervisord and PM2" bench_supervisor \
   --supervisord "$(command -v supervisord || echo missing)" --pm2 "$BENCH_TOOLS/node_modules/.bin/pm2"
+run_bench "Logs from many children at once" bench_log_fanin \
+  --supervisord "$(command -v supervisord || echo missing)" --pm2 "$BENCH_TOOLS/node_modules/.bin/pm2"
 run_bench "Worker runtime: flag changes and idle queries" bench_runtime
 run_bench "Farcaster ingest" farcaster_bench
 run_bench "Search" bench_search

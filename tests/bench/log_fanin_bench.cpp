@@ -325,6 +325,12 @@ int main(int argc, char** argv) {
   std::vector<Column> columns = {
       {"socialai-manager, stdout to a file",
        [](const std::string& d) { return make_socialai(d); }},
+      {"socialai-manager, stdout to a file, no receive-time stamps",
+       [](const std::string& d) {
+         SocialaiOptions o;
+         o.timestamps = false;
+         return make_socialai(d, o);
+       }},
       {"socialai-manager, log.file (stdout to /dev/null)",
        [](const std::string& d) {
          SocialaiOptions o;
@@ -341,6 +347,7 @@ int main(int argc, char** argv) {
   if (pm2) {
     columns.push_back({"PM2", [&](const std::string& d) { return make_pm2(*pm2, d); }});
   }
+  const std::size_t kOurColumns = 3;  // socialai columns, first; supervisord's comes next
   bool ours_ok = true;
   for (const int children : {7, 32}) {
     const double mb = static_cast<double>(children) * static_cast<double>(lines) * 100 / 1e6;
@@ -371,7 +378,7 @@ int main(int argc, char** argv) {
       return num("%.0f", lo) + "–" + num("%.0f", hi);
     };
     const double cat_mbps = median(cat, &Run::mbps);
-    const double sd_mbps = supervisord ? median(runs[2], &Run::mbps) : 0;
+    const double sd_mbps = supervisord ? median(runs[kOurColumns], &Run::mbps) : 0;
     for (std::size_t c = 0; c < columns.size(); ++c) {
       long bad = 0, missing = 0;
       for (const auto& r : runs[c]) bad += r.bad, missing += r.missing;
@@ -380,7 +387,7 @@ int main(int argc, char** argv) {
                   columns[c].title.c_str(), m, spread(runs[c]).c_str(), m / cat_mbps,
                   sd_mbps > 0 ? num("%.2f×", m / sd_mbps).c_str() : "n/a",
                   median(runs[c], &Run::cpu_per_100mb), missing, bad);
-      if (c < 2 && (bad != 0 || missing != 0)) ours_ok = false;
+      if (c < kOurColumns && (bad != 0 || missing != 0)) ours_ok = false;
     }
     std::printf("| `cat` per child into a file | %.0f (%s) | 1.00× | %s | %.3f s | — |\n",
                 cat_mbps, spread(cat).c_str(),
@@ -397,7 +404,7 @@ int main(int argc, char** argv) {
               ticks, flood_lines);
   std::printf("| | p50 ms | p99 ms | max ms | ticks timed | flood MB/s |\n|---|---:|---:|---:|---:|---:|\n");
   std::vector<Column> lat_columns = {columns[0]};
-  if (supervisord) lat_columns.push_back(columns[2]);
+  if (supervisord) lat_columns.push_back(columns[kOurColumns]);
   for (const auto& col : lat_columns) {
     for (const long flood : {0L, flood_lines}) {
       const std::string dir = root + "/lat";
