@@ -470,7 +470,7 @@ WorkerConfig parse_worker(const Validator& v, const std::string& name, const jso
 }  // namespace
 
 Config parse_config(std::string_view json_text, const std::string& file,
-                    const EnvLookup& lookup) {
+                    const EnvLookup& lookup, const std::string& only_worker) {
   const Validator v(file);
   json doc;
   try {
@@ -486,9 +486,15 @@ Config parse_config(std::string_view json_text, const std::string& file,
   // but its admin_token), never the manager's secret or another worker's. A worker re-reads
   // the whole file, so it needs the common parts' variables to validate it as the manager did.
   std::map<std::string, std::set<std::string>> refs;  // "" = common, else worker name
+  const auto skipped = [&only_worker](const std::string& name) {
+    return !only_worker.empty() && name != only_worker;
+  };
   for (auto& [section, value] : doc.items()) {
     if (section == "workers" && value.is_object()) {
       for (auto& [name, wj] : value.items()) {
+        if (skipped(name)) {
+          continue;
+        }
         auto& mine = refs[name];
         expand_all(wj, recording(lookup, mine), v, "workers." + name);
       }
@@ -561,6 +567,9 @@ Config parse_config(std::string_view json_text, const std::string& file,
   if (doc.contains("workers")) {
     v.expect_object(doc["workers"], "workers");
     for (const auto& [name, section] : doc["workers"].items()) {
+      if (skipped(name)) {
+        continue;
+      }
       if (name.empty() || name.find_first_of("/ \t") != std::string::npos) {
         v.fail("workers." + name, "invalid worker name");
       }
@@ -574,7 +583,7 @@ Config parse_config(std::string_view json_text, const std::string& file,
   return c;
 }
 
-Config load_config(const std::string& path) {
+Config load_config(const std::string& path, const std::string& only_worker) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw ConfigError(path, "", "cannot open file");
@@ -584,7 +593,7 @@ Config load_config(const std::string& path) {
   load_dotenv(".env");
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_config(ss.str(), path, getenv_lookup);
+  return parse_config(ss.str(), path, getenv_lookup, only_worker);
 }
 
 namespace {

@@ -106,11 +106,15 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 std::string expand_env(std::string_view text, const EnvLookup& lookup);
 
 // Reads the file, loads a .env beside it (and one in the working directory), expands and
-// validates. Throws ConfigError.
-Config load_config(const std::string& path);
+// validates. Throws ConfigError. With `only_worker` (a worker reading the file the manager
+// already validated) the other workers' sections are neither expanded nor validated: the
+// worker's environment does not carry their ${VAR}s, so a typed key written as one (e.g.
+// "interval_ms": "${X}") would fail there; they are left out of Config::workers.
+Config load_config(const std::string& path, const std::string& only_worker = "");
 
 // Validates an already-read document (tests use this). Throws ConfigError.
-Config parse_config(std::string_view json_text, const std::string& file, const EnvLookup& lookup);
+Config parse_config(std::string_view json_text, const std::string& file, const EnvLookup& lookup,
+                    const std::string& only_worker = "");
 
 // The resolved document with secrets replaced by "***" (tokens, passwords, keys, URL
 // credentials and query strings).

@@ -519,7 +519,7 @@ int run_worker(int argc, char** argv, const WorkerFactory& factory,
   }
   Config config;
   try {
-    config = load_config(flags.config);
+    config = load_config(flags.config, name);
   } catch (const ConfigError& e) {
     std::cerr << "invalid configuration: " << e.what() << "\n";
     return kExitConfig;

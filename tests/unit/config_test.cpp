@@ -167,6 +167,37 @@ TEST(Config, EachWorkerRecordsTheVariablesItsSectionNames) {
                ConfigError);
 }
 
+// A worker's environment carries only its own section's variables (and the common ones), so
+// when it reads the file it must not expand or validate the other workers' sections: another
+// worker's typed key written as a variable would fail its parse, and looking the variables up
+// would be looking for secrets that are not its own.
+TEST(Config, AWorkerReadsOnlyItsOwnSection) {
+  const std::string text = R"({
+    "database": {"url": "${DATABASE_URL:-postgresql:///x}"},
+    "workers": {
+      "a": {"path": "/bin/true", "interval_ms": "${A_INTERVAL:-500}"},
+      "b": {"path": "/bin/true", "interval_ms": "${B_INTERVAL}", "env": {"K": "${B_SECRET}"}}
+    }})";
+  std::vector<std::string> looked_up;
+  const EnvLookup recording = [&](const std::string& k) -> std::optional<std::string> {
+    looked_up.push_back(k);
+    return std::nullopt;
+  };
+  EXPECT_THROW(parse_config(text, "f.json", recording), ConfigError);  // b's "" is no number
+  looked_up.clear();
+  const Config a = parse_config(text, "f.json", recording, "a");
+  ASSERT_EQ(a.workers.size(), 1u);
+  EXPECT_EQ(a.workers[0].name, "a");
+  EXPECT_EQ(a.workers[0].interval.count(), 500);
+  for (const auto& k : looked_up) {
+    EXPECT_EQ(k.rfind("B_", 0), std::string::npos) << k;
+  }
+  // Its own section is still checked.
+  EXPECT_THROW(parse_config(R"({"workers": {"a": {"intervall_ms": 5}, "b": {}}})", "f", env({}),
+                            "a"),
+               ConfigError);
+}
+
 TEST(Config, KeywordFormDatabasePasswordsAreRedacted) {
   for (const std::string url :
        {"host=h user=u password=hunter2 dbname=d", "host=h password = 'hun ter\\' 2' dbname=d",
