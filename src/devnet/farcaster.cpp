@@ -1,8 +1,10 @@
 // The Farcaster Hub HTTP API simulator (mount /farcaster), in the Snapchain or the Hubble
-// dialect: message envelopes, per-fid listings with pageSize/pageToken/reverse, and the details
-// in which the two hubs differ (docs/farcaster.md lists them and how sure each one is).
+// dialect: per-fid listings with pageSize/pageToken/reverse, the event stream and fid listing
+// (farcaster_feed.cpp), and the details in which the two hubs differ (docs/farcaster.md lists
+// them and how sure each one is).
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -13,6 +15,8 @@
 
 #include "devnet/devnet.h"
 #include "devnet/farcaster_data.h"
+#include "devnet/farcaster_feed.h"
+#include "devnet/farcaster_messages.h"
 
 namespace socialai::devnet {
 namespace {
@@ -20,72 +24,12 @@ namespace {
 using json = nlohmann::json;
 using fc::Account;
 
-enum class Dialect { kSnapchain, kHubble };
+using fc::base64;
+using fc::Dialect;
+using fc::hex_bytes;
 
 constexpr std::size_t kDefaultPageSize = 100;
 constexpr std::size_t kMaxPageSize = 10000;
-
-Dialect parse_dialect(const std::string& s) {
-  if (s == "snapchain") {
-    return Dialect::kSnapchain;
-  }
-  if (s == "hubble") {
-    return Dialect::kHubble;
-  }
-  throw std::invalid_argument("farcaster dialect must be snapchain or hubble, got '" + s + "'");
-}
-
-std::string dialect_name(Dialect d) { return d == Dialect::kSnapchain ? "snapchain" : "hubble"; }
-
-std::string base64(const std::vector<unsigned char>& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (in[i] << 16) | (in[i + 1] << 8) | in[i + 2];
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    const unsigned v = in[i] << 16;
-    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    const unsigned v = (in[i] << 16) | (in[i + 1] << 8);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-  }
-  return out;
-}
-
-std::vector<unsigned char> unbase64(const std::string& in) {
-  std::vector<unsigned char> out;
-  unsigned v = 0;
-  int bits = 0;
-  for (char c : in) {
-    const char* p = std::strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
-                                c);
-    if (c == '=') {
-      break;
-    }
-    if (p == nullptr || c == '\0') {
-      throw std::invalid_argument("invalid base64 in pageToken");
-    }
-    v = (v << 6) | static_cast<unsigned>(p - "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                "0123456789+/");
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<unsigned char>(v >> bits));
-    }
-  }
-  return out;
-}
-
-std::vector<unsigned char> hex_bytes(const std::string& h) {
-  std::vector<unsigned char> out;
-  for (std::size_t i = 2; i + 1 < h.size(); i += 2) {
-    out.push_back(static_cast<unsigned char>(std::stoi(h.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
 
 // A page token is the key of the last message served: 4-byte timestamp + 20-byte hash, base64,
 // like the hubs' opaque tokens (which are store keys).
@@ -96,10 +40,9 @@ struct Key {
 };
 
 std::string encode_token(const Key& k) {
-  std::vector<unsigned char> b = {static_cast<unsigned char>(k.ts >> 24),
-                                  static_cast<unsigned char>(k.ts >> 16),
-                                  static_cast<unsigned char>(k.ts >> 8),
-                                  static_cast<unsigned char>(k.ts)};
+  std::vector<unsigned char> b = {
+      static_cast<unsigned char>(k.ts >> 24), static_cast<unsigned char>(k.ts >> 16),
+      static_cast<unsigned char>(k.ts >> 8), static_cast<unsigned char>(k.ts)};
   const auto h = hex_bytes(k.hash);
   b.insert(b.end(), h.begin(), h.end());
   return base64(b);
@@ -107,13 +50,13 @@ std::string encode_token(const Key& k) {
 
 Key decode_token(std::string token) {
   std::replace(token.begin(), token.end(), ' ', '+');  // '+' arrives as a space, as on the hubs
-  const auto b = unbase64(token);
+  const auto b = fc::unbase64(token);
   if (b.size() != 24) {
     throw std::invalid_argument("invalid pageToken");
   }
   Key k;
-  k.ts = (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) |
-         b[3];
+  k.ts =
+      (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) | b[3];
   static const char* d = "0123456789abcdef";
   k.hash = "0x";
   for (std::size_t i = 4; i < b.size(); ++i) {
@@ -147,19 +90,28 @@ class BadRequest : public std::runtime_error {
 class FarcasterService : public Service {
  public:
   FarcasterService(Options& options, std::uint64_t seed)
-      : dialect_(parse_dialect(options.str("farcaster-dialect", "snapchain"))),
-        data_(sizes(options), seed) {}
+      : dialect_(fc::parse_dialect(options.str("farcaster-dialect", "snapchain"))),
+        data_(sizes(options), seed),
+        feed_(data_, dialect_, feed_options(options), seed) {}
 
   std::string name() const override { return "farcaster"; }
   std::string mount() const override { return "/farcaster"; }
 
   Response handle(const Request& req) override {
+    ++requests_[req.path];
     try {
+      feed_.tick(fc::EventFeed::Clock::now());
       if (req.method != "GET") {
         return not_found(req);
       }
       if (req.path == "/v1/info") {
         return Response::json(200, info());
+      }
+      if (req.path == "/v1/events") {
+        return feed_.events(req);
+      }
+      if (req.path == "/v1/fids") {
+        return feed_.fids(req);
       }
       if (req.path == "/v1/castsByFid") {
         return casts(req);
@@ -186,32 +138,48 @@ class FarcasterService : public Service {
 
   Response control(const Request& req) override {
     try {
+      feed_.tick(fc::EventFeed::Clock::now());
       if (req.path == "/truth") {
         const auto full = req.param("full");
-        json t = data_.truth(full.has_value() && *full != "0" && *full != "false");
-        t["dialect"] = dialect_name(dialect_);
+        const auto only = req.param("fids");
+        std::vector<std::uint64_t> fids;
+        if (only && !only->empty()) {
+          fids = json::parse("[" + *only + "]").get<std::vector<std::uint64_t>>();
+        }
+        json t = data_.truth(full.has_value() && *full != "0" && *full != "false", fids);
+        t["dialect"] = fc::dialect_name(dialect_);
         t["users"] = data_.users();
+        t["network"] = data_.network();
         return Response::json(200, t);
       }
       if (req.path == "/dialect") {
         if (req.method == "POST") {
           const json body = json::parse(req.body);
-          dialect_ = parse_dialect(body.at("dialect").get<std::string>());
+          const Dialect d = fc::parse_dialect(body.at("dialect").get<std::string>());
+          if (d != dialect_) {
+            feed_.reset(d);
+          }
+          dialect_ = d;
         }
-        return Response::json(200, {{"dialect", dialect_name(dialect_)}});
+        return Response::json(200, {{"dialect", fc::dialect_name(dialect_)}});
       }
       if (req.path == "/grow" && req.method == "POST") {
-        const json body = req.body.empty() ? json::object() : json::parse(req.body);
-        const auto fids = body.value("fids", std::vector<std::uint64_t>{});
-        const auto [added, removed] =
-            data_.grow(body.value("casts", 1), body.value("removes", 0), fids);
-        return Response::json(200, {{"added", added}, {"removed", removed}});
+        return grow(req.body.empty() ? json::object() : json::parse(req.body));
+      }
+      if (req.path == "/stats") {
+        return Response::json(200, {{"requests", requests_}});
+      }
+      if (req.path.rfind("/events", 0) == 0) {
+        return feed_.control(req);
       }
     } catch (const std::exception& e) {
       return Response::json(400, {{"error", e.what()}});
     }
-    return Response::json(404, {{"error", "farcaster controls: GET truth[?full=1], "
-                                          "GET|POST dialect, POST grow"}});
+    return Response::json(404, {{"error",
+                                 "farcaster controls: GET truth[?full=1&fids=1,2], "
+                                 "GET|POST dialect, POST grow, GET stats, "
+                                 "GET|POST events, POST events/rate, "
+                                 "GET events/times"}});
   }
 
  private:
@@ -224,7 +192,58 @@ class FarcasterService : public Service {
         o.integer("farcaster-url-reactions-per-user", s.url_reactions_per_user);
     s.follows_per_user = o.integer("farcaster-follows-per-user", s.follows_per_user);
     s.removes = o.real("farcaster-removes", s.removes);
+    s.network = o.integer("farcaster-network", s.network);
     return s;
+  }
+
+  static fc::FeedOptions feed_options(Options& o) {
+    fc::FeedOptions f;
+    f.rate = o.real("farcaster-event-rate", f.rate);
+    f.late_share = o.real("farcaster-late-share", f.late_share);
+    f.late_ms = o.integer("farcaster-late-ms", f.late_ms);
+    f.shards = static_cast<int>(o.integer("farcaster-shards", f.shards));
+    f.actors = static_cast<std::uint64_t>(o.integer("farcaster-event-fids", 0));
+    f.retention = static_cast<std::size_t>(
+        o.integer("farcaster-event-retention", static_cast<std::int64_t>(f.retention)));
+    if (f.rate < 0 || f.late_share < 0 || f.late_share > 1 || f.late_ms < 0 || f.shards < 1 ||
+        f.shards > 64) {
+      throw std::invalid_argument("farcaster: bad event flags");
+    }
+    return f;
+  }
+
+  // {"casts": n, "removes": k, "fids": [...]}: removes the k oldest live casts and appends n
+  // casts for each fid (all when absent), each change recorded in the event stream too.
+  Response grow(const json& body) {
+    auto fids = body.value("fids", std::vector<std::uint64_t>{});
+    if (fids.empty()) {
+      for (std::uint64_t f = 1; f <= data_.users(); ++f) {
+        fids.push_back(f);
+      }
+    }
+    const auto casts = body.value("casts", std::int64_t{1});
+    const auto removes = body.value("removes", std::int64_t{0});
+    std::int64_t added = 0, removed = 0;
+    const auto now = fc::EventFeed::Clock::now();
+    for (std::uint64_t f : fids) {
+      if (data_.account(f) == nullptr) {
+        throw std::invalid_argument("grow: unknown fid " + std::to_string(f));
+      }
+      for (std::int64_t i = 0; i < removes; ++i) {
+        const fc::Account* a = data_.account(f);
+        const bool any = std::any_of(a->casts.begin(), a->casts.end(),
+                                     [](const fc::Cast& c) { return !c.removed && !c.pruned; });
+        if (any) {
+          feed_.apply(fc::ChangeKind::kCastRemove, f, now);
+          ++removed;
+        }
+      }
+      for (std::int64_t i = 0; i < casts; ++i) {
+        feed_.apply(fc::ChangeKind::kCastAdd, f, now);
+        ++added;
+      }
+    }
+    return Response::json(200, {{"added", added}, {"removed", removed}});
   }
 
   // Hubble answers HubError objects (httpServer.ts sends JSON.stringify(err) with 400);
@@ -236,45 +255,40 @@ class FarcasterService : public Service {
                                   {"name", "HubError"},
                                   {"message", message}});
     }
-    return Response::json(400, {{"error", "bad_request.validation_failure"},
-                                {"errorDetail", message}});
+    return Response::json(400,
+                          {{"error", "bad_request.validation_failure"}, {"errorDetail", message}});
   }
 
   Response not_found(const Request& req) const {
     if (dialect_ == Dialect::kHubble) {  // fastify's default 404
-      return Response::json(404, {{"message", "Route " + req.method + ":" + req.path +
-                                                  " not found"},
-                                  {"error", "Not Found"},
-                                  {"statusCode", 404}});
+      return Response::json(404,
+                            {{"message", "Route " + req.method + ":" + req.path + " not found"},
+                             {"error", "Not Found"},
+                             {"statusCode", 404}});
     }
     return Response::json(404, {{"error", "not_found"}, {"errorDetail", "no route " + req.path}});
   }
 
   json info() const {
     std::size_t messages = 0;
-    for (std::uint64_t f = 1; f <= data_.users(); ++f) {
-      const Account* a = data_.account(f);
-      messages += a->cast_log.size() + a->reactions.size() + a->links.size() +
-                  a->user_data.size() + a->verifications.size();
+    for (std::uint64_t f = 1; f <= data_.network(); ++f) {
+      if (const Account* a = data_.account(f)) {
+        messages += a->cast_log.size() + a->reactions.size() + a->links.size() +
+                    a->user_data.size() + a->verifications.size();
+      }
     }
     const json stats = {{"numMessages", messages},
-                        {"numFidRegistrations", data_.users()},
+                        {"numFidRegistrations", data_.network()},
                         {"approxSize", messages * 200}};
     if (dialect_ == Dialect::kHubble) {
-      return {{"version", "1.19.2"},  {"isSyncing", false},
-              {"nickname", "socialai-devnet"}, {"rootHash", "0x00"},
-              {"dbStats", stats},    {"peerId", "12D3KooWDevnetHubble"},
+      return {{"version", "1.19.2"}, {"isSyncing", false}, {"nickname", "socialai-devnet"},
+              {"rootHash", "0x00"},  {"dbStats", stats},   {"peerId", "12D3KooWDevnetHubble"},
               {"hubOperatorFid", 1}};
     }
+    const json shards = feed_.shard_infos(messages);
     return {{"dbStats", stats},
-            {"numShards", 1},
-            {"shardInfos", json::array({{{"shardId", 1},
-                                         {"maxHeight", 1000},
-                                         {"numMessages", messages},
-                                         {"numFidRegistrations", data_.users()},
-                                         {"approxSize", messages * 200},
-                                         {"blockDelay", 0},
-                                         {"mempoolSize", 0}}})},
+            {"numShards", shards.size() - 1},  // shard 0 orders the others' blocks
+            {"shardInfos", shards},
             {"version", "0.9.0"},
             {"peer_id", "12D3KooWDevnetSnapchain"},
             {"nextEngineVersionTimestamp", 0}};
@@ -316,8 +330,9 @@ class FarcasterService : public Service {
     if (*r == "false") {
       return false;
     }
-    throw BadRequest("Failed to deserialize query string: reverse: provided string was not "
-                     "`true` or `false`");
+    throw BadRequest(
+        "Failed to deserialize query string: reverse: provided string was not "
+        "`true` or `false`");
   }
 
   // One page of `items` (sorted by key ascending), rendered by `render(item)`.
@@ -372,23 +387,6 @@ class FarcasterService : public Service {
     return r;
   }
 
-  static json envelope(const char* type, std::uint64_t fid, std::uint32_t ts,
-                       const std::string& hash, const char* body_key, json body) {
-    std::vector<unsigned char> sig = hex_bytes(hash);
-    sig.resize(64, 0x5a);
-    return {{"data",
-             {{"type", type},
-              {"fid", fid},
-              {"timestamp", ts},
-              {"network", "FARCASTER_NETWORK_MAINNET"},
-              {body_key, std::move(body)}}},
-            {"hash", hash},
-            {"hashScheme", "HASH_SCHEME_BLAKE3"},
-            {"signature", base64(sig)},
-            {"signatureScheme", "SIGNATURE_SCHEME_ED25519"},
-            {"signer", "0x" + std::string(64, 'a')}};
-  }
-
   Response casts(const Request& req) const {
     const Account* a = account(req);
     const auto items = select(a, &Account::cast_log, kAll);
@@ -402,34 +400,8 @@ class FarcasterService : public Service {
   }
 
   static json render_cast(const Account* a, const fc::CastEntry& e) {
-      const fc::Cast& c = a->casts[e.cast];
-      if (e.remove) {
-        // targetHash stays base64 on both hubs (Snapchain: serdebase64; Hubble's transformHash
-        // converts only keys named hash/address/signer/...).
-        return envelope("MESSAGE_TYPE_CAST_REMOVE", c.fid, e.ts, e.hash, "castRemoveBody",
-                        {{"targetHash", base64(hex_bytes(c.hash))}});
-      }
-      json embeds = json::array();
-      for (const auto& u : c.embed_urls) {
-        embeds.push_back({{"url", u}});
-      }
-      for (const auto& r : c.embed_casts) {
-        embeds.push_back({{"castId", {{"fid", r.fid}, {"hash", r.hash}}}});
-      }
-      json body = {{"embedsDeprecated", json::array()},
-                   {"mentions", c.mentions},
-                   {"text", c.text},
-                   {"mentionsPositions", c.mention_positions},
-                   {"embeds", std::move(embeds)},
-                   {"type", "CAST"}};
-      if (c.parent) {
-        body["parentCastId"] = {{"fid", c.parent->fid}, {"hash", c.parent->hash}};
-      }
-      if (c.parent_url) {
-        body["parentUrl"] = *c.parent_url;
-      }
-      return envelope("MESSAGE_TYPE_CAST_ADD", c.fid, c.ts, c.hash, "castAddBody",
-                      std::move(body));
+    const fc::Cast& c = a->casts[e.cast];
+    return e.remove ? fc::cast_remove_message(c) : fc::cast_add_message(c);
   }
 
   Response user_data(const Request& req) const {
@@ -441,11 +413,8 @@ class FarcasterService : public Service {
       });
     }
     const std::uint64_t fid = a != nullptr ? a->fid : 0;
-    return page(req, items, [fid](const fc::UserData& u) {
-      return envelope("MESSAGE_TYPE_USER_DATA_ADD", fid, u.ts, u.hash, "userDataBody",
-                      {{"type", u.type}, {"value", u.value}})
-          .dump();
-    });
+    return page(req, items,
+                [fid](const fc::UserData& u) { return fc::user_data_message(fid, u).dump(); });
   }
 
   // Snapchain: reaction_type is required and parsed as the enum's variant name (Like, Recast);
@@ -463,8 +432,8 @@ class FarcasterService : public Service {
       if (*t == "Recast") {
         return 2;
       }
-      throw BadRequest("Failed to deserialize query string: reaction_type: unknown variant `" +
-                       *t + "`, expected one of `None`, `Like`, `Recast`");
+      throw BadRequest("Failed to deserialize query string: reaction_type: unknown variant `" + *t +
+                       "`, expected one of `None`, `Like`, `Recast`");
     }
     if (!t) {
       return 0;
@@ -484,17 +453,7 @@ class FarcasterService : public Service {
     const auto items = select(a, &Account::reactions, [type](const fc::Reaction& r) {
       return !r.removed && (type == 0 || r.type == type);
     });
-    return page(req, items, [](const fc::Reaction& r) {
-      json body = {{"type", r.type == 1 ? "REACTION_TYPE_LIKE" : "REACTION_TYPE_RECAST"}};
-      if (r.target_url.empty()) {
-        body["targetCastId"] = {{"fid", r.target.fid}, {"hash", r.target.hash}};
-      } else {
-        body["targetUrl"] = r.target_url;  // the protobuf oneof: one target or the other
-      }
-      return envelope("MESSAGE_TYPE_REACTION_ADD", r.fid, r.ts, r.hash, "reactionBody",
-                      std::move(body))
-          .dump();
-    });
+    return page(req, items, [](const fc::Reaction& r) { return fc::reaction_message(r).dump(); });
   }
 
   Response links(const Request& req) const {
@@ -503,44 +462,25 @@ class FarcasterService : public Service {
     const bool follows = !t || *t == "follow";
     const auto items =
         select(a, &Account::links, [follows](const fc::Link& l) { return follows && !l.removed; });
-    return page(req, items, [](const fc::Link& l) {
-      return envelope("MESSAGE_TYPE_LINK_ADD", l.fid, l.ts, l.hash, "linkBody",
-                      {{"type", "follow"}, {"targetFid", l.target}})
-          .dump();
-    });
+    return page(req, items, [](const fc::Link& l) { return fc::link_message(l).dump(); });
   }
 
   Response verifications(const Request& req) const {
     const Account* a = account(req);
     const auto items = select(a, &Account::verifications, kAll);
     const std::uint64_t fid = a != nullptr ? a->fid : 0;
-    const bool hubble = dialect_ == Dialect::kHubble;
-    return page(req, items, [fid, hubble](const fc::Verification& v) {
-      // Hubble's transformHash turns every "address" from base64 into 0x-hex, Solana's too.
-      std::string address = v.address;
-      if (v.solana && hubble) {
-        static const char* d = "0123456789abcdef";
-        address = "0x";
-        for (unsigned char b : v.raw) {
-          address += d[b >> 4];
-          address += d[b & 15];
-        }
-      }
-      return envelope("MESSAGE_TYPE_VERIFICATION_ADD_ETH_ADDRESS", fid, v.ts, v.hash,
-                      "verificationAddAddressBody",
-                      {{"address", address},
-                       {"claimSignature", base64(std::vector<unsigned char>(65, 0x11))},
-                       {"blockHash", v.block_hash},
-                       {"type", 0},
-                       {"chainId", 0},
-                       {"protocol", v.solana ? "PROTOCOL_SOLANA" : "PROTOCOL_ETHEREUM"}})
-          .dump();
+    const Dialect d = dialect_;
+    return page(req, items, [fid, d](const fc::Verification& v) {
+      return fc::verification_message(fid, v, d).dump();
     });
   }
 
   Dialect dialect_;
   fc::DataSet data_;
-  mutable std::unordered_map<std::string, std::string> cast_text_;  // message hash → serialised JSON
+  fc::EventFeed feed_;
+  std::map<std::string, std::uint64_t> requests_;  // per route, for GET /_devnet/farcaster/stats
+  mutable std::unordered_map<std::string, std::string>
+      cast_text_;  // message hash → serialised JSON
 };
 
 }  // namespace
