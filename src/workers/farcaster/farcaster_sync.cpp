@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "workers/farcaster/event_follower.h"
+
 namespace socialai::farcaster {
 namespace {
 
@@ -105,18 +107,45 @@ HubSettings read_settings(const WorkerContext& ctx) {
       throw std::invalid_argument("hub_dialect must be snapchain, hubble or auto, got " + d);
     }
   }
-  s.fids = parse_fids(ctx.setting_or("fids", ""));
+  const std::string fids = ctx.setting_or("fids", "");
+  if (fids == "all" || fids == "\"all\"") {
+    s.all_fids = true;
+  } else {
+    s.fids = parse_fids(fids);
+  }
   s.max_fids = std::clamp<std::int64_t>(ctx.setting_int("max_fids", s.max_fids), 1, 10000000);
   s.page_size =
       static_cast<int>(std::clamp<std::int64_t>(ctx.setting_int("page_size", 1000), 1, 10000));
   s.requests_per_minute =
       static_cast<double>(std::max<std::int64_t>(ctx.setting_int("requests_per_minute", 0), 0));
   s.api_key = ctx.setting_or("api_key", "");
+  const std::string mode = ctx.setting_or("mode", "auto");
+  if (mode == "events") {
+    s.mode = SyncMode::kEvents;
+  } else if (mode == "poll") {
+    s.mode = SyncMode::kPoll;
+  } else if (mode != "auto") {
+    throw std::invalid_argument("mode must be events, poll or auto, got " + mode);
+  }
+  if (s.all_fids && s.mode == SyncMode::kPoll) {
+    throw std::invalid_argument(
+        "fids \"all\" needs mode events (polling every fid of the "
+        "network is what the event stream avoids)");
+  }
+  using std::chrono::milliseconds;
+  s.poll_interval =
+      milliseconds(std::clamp<std::int64_t>(ctx.setting_int("poll_ms", 200), 10, 60000));
+  s.tail_cycle =
+      milliseconds(std::clamp<std::int64_t>(ctx.setting_int("tail_ms", 10000), 100, 600000));
+  s.rewind = milliseconds(1000 * std::clamp<std::int64_t>(ctx.setting_int("rewind_s", 5), 0, 3600));
+  s.backfill_fids = std::clamp<std::int64_t>(ctx.setting_int("backfill_fids", 100), 1, 1000000);
+  s.repair_fids = std::clamp<std::int64_t>(ctx.setting_int("repair_fids", 2), 0, 1000000);
+  s.event_page_size = static_cast<int>(
+      std::clamp<std::int64_t>(ctx.setting_int("event_page_size", 1000), 1, 10000));
   return s;
 }
 
-HubSync::HubSync(Db& db, std::string worker, HubSettings settings,
-                 std::function<bool()> stopping)
+HubSync::HubSync(Db& db, std::string worker, HubSettings settings, std::function<bool()> stopping)
     : db_(db),
       worker_(std::move(worker)),
       settings_(std::move(settings)),
@@ -139,10 +168,10 @@ Dialect HubSync::dialect() {
   for (int attempt = 1;; ++attempt) {
     const HttpResponse r = http_.get(url, headers);
     if (!r.ok()) {
-      throw std::runtime_error("hub " + redact_url(url) + ": " +
-                               (r.status == 0 ? r.error
-                                              : "status " + std::to_string(r.status) + " " +
-                                                    error_reason(r.body)));
+      throw std::runtime_error(
+          "hub " + redact_url(url) + ": " +
+          (r.status == 0 ? r.error
+                         : "status " + std::to_string(r.status) + " " + error_reason(r.body)));
     }
     try {
       dialect_ = detect_dialect(r.body);
@@ -159,7 +188,8 @@ Dialect HubSync::dialect() {
   }
 }
 
-Page HubSync::fetch(HttpClient& client, const std::string& what, const std::string& path_query) {
+void HubSync::get(HttpClient& client, const std::string& what, const std::string& path_query,
+                  const std::function<void(std::string_view)>& parse) {
   HttpHeaders headers;
   if (!settings_.api_key.empty()) {
     headers.emplace_back("x-api-key", settings_.api_key);
@@ -176,7 +206,8 @@ Page HubSync::fetch(HttpClient& client, const std::string& what, const std::stri
                                          error_reason(r.body) + ")");
     }
     try {
-      return parse_page(r.body);
+      parse(r.body);
+      return;
     } catch (const MalformedResponse& e) {
       spdlog::warn("{}: malformed response from {}: {} (attempt {}/{})", what, redact_url(url),
                    e.what(), attempt, settings_.parse_attempts);
@@ -185,6 +216,12 @@ Page HubSync::fetch(HttpClient& client, const std::string& what, const std::stri
       }
     }
   }
+}
+
+Page HubSync::fetch(HttpClient& client, const std::string& what, const std::string& path_query) {
+  Page p;
+  get(client, what, path_query, [&p](std::string_view body) { p = parse_page(body); });
+  return p;
 }
 
 Page HubSync::fetch_all(const std::string& what, const std::string& path_query) {
@@ -218,9 +255,9 @@ void HubSync::sync_snapshot(std::uint64_t fid) {
   const Page user = fetch_all("fid " + f + " userDataByFid", "/v1/userDataByFid?fid=" + f);
   std::vector<ReactionRow> reactions;
   for (int type : {1, 2}) {
-    const Page p = fetch_all("fid " + f + " reactionsByFid",
-                             "/v1/reactionsByFid?fid=" + f +
-                                 "&reaction_type=" + reaction_type_param(d, type));
+    const Page p =
+        fetch_all("fid " + f + " reactionsByFid",
+                  "/v1/reactionsByFid?fid=" + f + "&reaction_type=" + reaction_type_param(d, type));
     for (const auto& r : p.reactions) {
       if ((r.kind == "like") == (type == 1)) {  // Hubble ignores a type it cannot read
         reactions.push_back(r);
@@ -328,6 +365,9 @@ std::vector<std::uint64_t> HubSync::fids_to_sync() {
   return out;
 }
 
+FarcasterSync::FarcasterSync() = default;
+FarcasterSync::~FarcasterSync() = default;
+
 void FarcasterSync::validate(WorkerContext& ctx) {
   HubSettings s;
   try {
@@ -335,11 +375,23 @@ void FarcasterSync::validate(WorkerContext& ctx) {
   } catch (const std::invalid_argument& e) {
     throw DependencyError(std::string("farcaster settings: ") + e.what());
   }
+  follower_.reset();
   hub_ = std::make_unique<HubSync>(ctx.db(), ctx.name(), s, [&ctx] { return ctx.stopping(); });
   try {
     hub_->dialect();
+    if (s.mode != SyncMode::kPoll) {
+      auto follower = std::make_unique<EventFollower>(*hub_);
+      if (follower->supported()) {
+        follower_ = std::move(follower);
+      } else if (s.mode == SyncMode::kEvents) {
+        throw std::runtime_error("mode events: the hub does not serve /v1/events");
+      } else {
+        spdlog::info("the hub does not serve /v1/events; polling every fid");
+      }
+    }
   } catch (const std::exception& e) {
     hub_.reset();
+    follower_.reset();
     throw DependencyError(e.what());
   }
 }
@@ -348,6 +400,14 @@ void FarcasterSync::run_cycle(WorkerContext& ctx) {
   if (!hub_) {
     validate(ctx);
   }
+  if (follower_) {
+    follower_->run_cycle(ctx);
+  } else {
+    poll_cycle(ctx);
+  }
+}
+
+void FarcasterSync::poll_cycle(WorkerContext& ctx) {
   const auto fids = hub_->fids_to_sync();
   if (fids.empty()) {
     spdlog::info("no fids to sync: set farcaster_fids (e.g. [3, 5650])");
@@ -370,8 +430,8 @@ void FarcasterSync::run_cycle(WorkerContext& ctx) {
       ctx.item_failed("fid:" + std::to_string(fid), e.what());
     }
   }
-  spdlog::info("synced {} fids: {} casts read, {} written, {} removed", fids.size(), casts,
-               written, removed);
+  spdlog::info("synced {} fids: {} casts read, {} written, {} removed", fids.size(), casts, written,
+               removed);
 }
 
 }  // namespace socialai::farcaster

@@ -3,6 +3,7 @@
 // HubSync is the per-fid logic without the runtime, so tests and the benchmark can drive it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,15 +28,32 @@ namespace socialai::farcaster {
 //   page_size            messages per request (default 1000)
 //   requests_per_minute  client-side limit (default 0 = none)
 //   api_key              sent as x-api-key when set; never logged
+//   mode                 events | poll | auto (default: events when the hub serves /v1/events)
+//   poll_ms              pause between event reads once caught up (default 200)
+//   tail_ms              length of one event-following cycle (default 10000)
+//   rewind_s             seconds of events re-read at each cycle start, for late ones (5)
+//   backfill_fids        new fids reconciled per event cycle (default 100)
+//   repair_fids          known fids re-reconciled per event cycle (default 2)
+//   event_page_size      events per /v1/events request (default 1000)
+enum class SyncMode { kAuto, kEvents, kPoll };
+
 struct HubSettings {
   std::string hub_url;
   std::optional<Dialect> dialect;  // nullopt: detect
   std::vector<std::uint64_t> fids;
+  bool all_fids = false;  // fids: "all": the whole network (GET /v1/fids), events mode only
   std::int64_t max_fids = 10000;
   int page_size = 1000;
   double requests_per_minute = 0;
   std::string api_key;
   int parse_attempts = 3;  // fetches of one page when bodies come back malformed
+  SyncMode mode = SyncMode::kAuto;
+  std::chrono::milliseconds poll_interval{200};
+  std::chrono::milliseconds tail_cycle{10000};
+  std::chrono::milliseconds rewind{5000};
+  std::int64_t backfill_fids = 100;
+  std::int64_t repair_fids = 2;
+  int event_page_size = 1000;
 };
 
 // Reads and checks the settings; throws std::invalid_argument naming the bad key.
@@ -73,8 +91,21 @@ class HubSync {
   // that outlasted the retries; what was committed before stays consistent.
   FidResult sync_fid(std::uint64_t fid);
 
+  // GET hub_url + path_query; `parse` reads the body and throws MalformedResponse if it is not
+  // what the API promises, which is logged and fetched again (parse_attempts). A final non-2xx
+  // throws HubStatusError, a transport failure std::runtime_error; `what` names the request.
+  void get(const std::string& what, const std::string& path_query,
+           const std::function<void(std::string_view)>& parse) {
+    get(http_, what, path_query, parse);
+  }
+  const HubSettings& settings() const { return settings_; }
+  Db& db() { return db_; }
+  FarcasterStore& store() { return store_; }
+  const std::string& worker() const { return worker_; }
+
  private:
-  // GET with `client`, retried on malformed bodies; returns the parsed page or throws.
+  void get(HttpClient& client, const std::string& what, const std::string& path_query,
+           const std::function<void(std::string_view)>& parse);
   Page fetch(HttpClient& client, const std::string& what, const std::string& path_query);
   Page fetch(const std::string& what, const std::string& path_query) {
     return fetch(http_, what, path_query);
@@ -95,17 +126,28 @@ class HubSync {
   std::optional<Dialect> dialect_;
 };
 
+class EventFollower;
+
 class FarcasterSync : public Worker {
  public:
+  FarcasterSync();
+  ~FarcasterSync() override;
   // Runs once per database (SPEC §8): other instances stand by on the advisory lease.
   bool exclusive() const override { return true; }
   // Reads the settings and checks the hub answers /v1/info (DependencyError otherwise).
   void validate(WorkerContext& ctx) override;
-  // Syncs every fid in isolation: a failed fid is recorded (item_failed) and the cycle goes on.
+  // Events mode (docs/farcaster.md): backfills new fids, repairs a few, then follows the hub's
+  // event stream for tail_ms. Poll mode: syncs every fid in isolation. A failed fid is
+  // recorded (item_failed) and the cycle goes on.
   void run_cycle(WorkerContext& ctx) override;
+  // In events mode cycles follow one another at once (the cycle itself paces its reads).
+  bool continuous() const override { return follower_ != nullptr; }
 
  private:
+  void poll_cycle(WorkerContext& ctx);
+
   std::unique_ptr<HubSync> hub_;
+  std::unique_ptr<EventFollower> follower_;
 };
 
 }  // namespace socialai::farcaster
