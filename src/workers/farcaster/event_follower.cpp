@@ -191,7 +191,7 @@ PollStats EventFollower::poll(Steady::time_point deadline) {
     EventBatch batch;
     for (;;) {
       const bool caught_up = read_page(shard, c, batch, stats);
-      const bool late = Steady::now() >= deadline;
+      const bool late = Steady::now() >= deadline || hub_.stopping();
       if (c.pos >= c.stored || caught_up || late) {
         commit(shard, c, batch, stats);
       }

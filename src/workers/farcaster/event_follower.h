@@ -47,7 +47,7 @@ class EventFollower {
   // Moves every read position back by settings.rewind from its cursor: events already applied
   // in that window are skipped, late ones (ids below those already read) are applied.
   void rewind();
-  // Reads every shard until caught up or `deadline`, applying the tracked fids' events.
+  // Reads every shard until caught up, `deadline` or SIGTERM, applying the tracked fids' events.
   PollStats poll(std::chrono::steady_clock::time_point deadline =
                      std::chrono::steady_clock::time_point::max());
   // Re-reads the tracked fids: configured and known ones, or every fid of the network.

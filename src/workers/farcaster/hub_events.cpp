@@ -1,6 +1,8 @@
 // Farcaster hub event stream wire parsing (see hub_events.h).
 #include "workers/farcaster/hub_events.h"
 
+#include <stdexcept>
+
 #include <nlohmann/json.hpp>
 
 namespace socialai::farcaster {
@@ -18,7 +20,10 @@ std::uint64_t unsigned_value(const json& v, const char* what) {
   if (v.is_string()) {  // 64-bit ids may come quoted
     const auto& s = v.get_ref<const std::string&>();
     if (!s.empty() && s.size() <= 20 && s.find_first_not_of("0123456789") == std::string::npos) {
-      return std::stoull(s);
+      try {
+        return std::stoull(s);
+      } catch (const std::out_of_range&) {  // 20 digits above 2^64 - 1
+      }
     }
   }
   throw MalformedResponse(std::string(what) + " is not an unsigned integer");
