@@ -124,13 +124,16 @@ void EventFeed::tick(Clock::time_point now) {
   const double elapsed = std::chrono::duration<double>(now - rate_start_).count();
   const auto due = static_cast<std::uint64_t>(std::floor(elapsed * options_.rate));
   const std::uint64_t limit = std::min(due, rate_generated_ + kMaxEventsPerTick);
-  for (; rate_generated_ < limit; ++rate_generated_) {
-    // Each event carries the time it was due, so freshness is measured from there.
+  while (rate_generated_ < limit) {
+    // Each event carries the time it was due, so freshness is measured from there. The
+    // profile events of a fid acting for the first time count towards the rate too.
     const auto when =
         rate_start_ + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
                           static_cast<double>(rate_generated_ + 1) / options_.rate));
     const bool late = static_cast<double>(next() % 1000000) < options_.late_share * 1e6;
+    const std::uint64_t before = log_.appended();
     apply(pick_kind(), 1 + next() % options_.actors, when, late ? options_.late_ms : 0);
+    rate_generated_ += log_.appended() - before;
   }
 }
 

@@ -213,6 +213,32 @@ TEST_P(FarcasterEventsTest, TailFollowsNewEventsAndStopsOnSigterm) {
   expect_truth();
 }
 
+TEST_P(FarcasterEventsTest, AllFidsFollowsTheWholeNetwork) {
+  start_devnet({"--farcaster-network", "40"});
+  // Fids 13..40 are registered without messages; their first events bring their profiles.
+  json late_fids = json::array();
+  for (int f = kUsers + 1; f <= 40; ++f) {
+    late_fids.push_back(f);
+  }
+  post_events(40 - kUsers, {{"kinds", {"cast_add"}}, {"fids", late_fids}});
+  HubSettings s = event_settings();
+  s.fids.clear();
+  s.all_fids = true;
+  HubSync hub(*db_, "farcaster", s);
+  EventFollower follower(hub);
+  backfill_all(follower);  // the fid list comes from GET /v1/fids (per shard on Snapchain)
+  EXPECT_TRUE(follower.pending_backfill().empty());
+  EXPECT_EQ(scalar("SELECT count(*) FROM sync_state WHERE key LIKE 'backfill:%'"), 40);
+  json every = json::array();
+  for (int f = 1; f <= 40; ++f) {
+    every.push_back(f);
+  }
+  post_events(9 * 20, {{"fids", every}});
+  follower.poll();
+  expect_truth();
+  EXPECT_EQ(scalar("SELECT count(*) FROM profiles"), 40);
+}
+
 TEST_P(FarcasterEventsTest, MalformedAndCutEventPagesLoseNothing) {
   start_devnet();
   HubSync hub(*db_, "farcaster", event_settings());
