@@ -59,6 +59,7 @@ run_bench "Supervisor: socialai-manager, supervisord and PM2" bench_supervisor \
   --supervisord "$(command -v supervisord || echo missing)" --pm2 "$BENCH_TOOLS/node_modules/.bin/pm2"
 run_bench "Worker runtime: flag changes and idle queries" bench_runtime
 run_bench "Farcaster ingest" farcaster_bench
+run_bench "Farcaster events mode" farcaster_events_bench
 run_bench "Search" bench_search
 run_bench "AI: local embeddings and nearest neighbours" ai_bench
 run_bench "EVM: RPC calls per 1,000 wallets" evm_bench
