@@ -92,7 +92,9 @@ class FarcasterService : public Service {
   FarcasterService(Options& options, std::uint64_t seed)
       : dialect_(fc::parse_dialect(options.str("farcaster-dialect", "snapchain"))),
         data_(sizes(options), seed),
-        feed_(data_, dialect_, feed_options(options), seed) {}
+        feed_(data_, dialect_, feed_options(options), seed),
+        // An older hub without the event stream's HTTP route: /v1/events answers 404.
+        no_events_(options.boolean("farcaster-no-events", false)) {}
 
   std::string name() const override { return "farcaster"; }
   std::string mount() const override { return "/farcaster"; }
@@ -107,7 +109,7 @@ class FarcasterService : public Service {
       if (req.path == "/v1/info") {
         return Response::json(200, info());
       }
-      if (req.path == "/v1/events") {
+      if (req.path == "/v1/events" && !no_events_) {
         return feed_.events(req);
       }
       if (req.path == "/v1/fids") {
@@ -478,6 +480,7 @@ class FarcasterService : public Service {
   Dialect dialect_;
   fc::DataSet data_;
   fc::EventFeed feed_;
+  bool no_events_;
   std::map<std::string, std::uint64_t> requests_;  // per route, for GET /_devnet/farcaster/stats
   mutable std::unordered_map<std::string, std::string>
       cast_text_;  // message hash → serialised JSON

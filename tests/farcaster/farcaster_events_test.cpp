@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "farcaster_fixture.h"
+#include "test_context.h"
 #include "workers/farcaster/event_follower.h"
 
 namespace socialai::farcaster {
@@ -237,6 +238,30 @@ TEST_P(FarcasterEventsTest, AllFidsFollowsTheWholeNetwork) {
   follower.poll();
   expect_truth();
   EXPECT_EQ(scalar("SELECT count(*) FROM profiles"), 40);
+}
+
+TEST_P(FarcasterEventsTest, AutoModeFollowsEventsWhereTheHubServesThem) {
+  for (const bool served : {true, false}) {
+    start_devnet(served ? std::vector<std::string>{}
+                        : std::vector<std::string>{"--farcaster-no-events", "true"});
+    socialai::testing::TestContext ctx(*db_, "farcaster");
+    ctx.settings_ = {{"hub_url", devnet_->url("/farcaster")}, {"fids", all_fids()}};
+    FarcasterSync worker;
+    worker.validate(ctx);
+    EXPECT_EQ(worker.continuous(), served);  // events mode, or polling every fid
+    if (!served) {
+      worker.run_cycle(ctx);  // one poll cycle over every fid
+      EXPECT_TRUE(ctx.failed_.empty());
+      expect_truth();
+      ctx.settings_["mode"] = "events";  // asked for, but not served: a clear error
+      try {
+        worker.validate(ctx);
+        ADD_FAILURE() << "mode events against a hub without /v1/events";
+      } catch (const DependencyError& e) {
+        EXPECT_NE(std::string(e.what()).find("/v1/events"), std::string::npos) << e.what();
+      }
+    }
+  }
 }
 
 TEST_P(FarcasterEventsTest, MalformedAndCutEventPagesLoseNothing) {
