@@ -56,7 +56,6 @@ Figures run(const std::string& dialect, bool quick) {
   apply_migrations(db.conn(), embedded_migrations());
   HubSettings s;
   s.hub_url = devnet.url("/farcaster");
-  s.max_fids = static_cast<std::int64_t>(kNetwork);
   for (std::uint64_t fid = 1; fid <= kNetwork; ++fid) {
     s.fids.push_back(fid);
   }

@@ -2,6 +2,7 @@
 #include "workers/farcaster/event_follower.h"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -233,7 +234,7 @@ void EventFollower::refresh_fids() {
     std::sort(fids.begin(), fids.end());
     fids.erase(std::unique(fids.begin(), fids.end()), fids.end());
   } else {
-    fids = hub_.fids_to_sync();
+    fids = hub_.fids_to_sync(std::numeric_limits<std::int64_t>::max());  // max_fids is poll's
   }
   tracked_order_ = std::move(fids);
   tracked_ = std::unordered_set<std::uint64_t>(tracked_order_.begin(), tracked_order_.end());

@@ -250,7 +250,7 @@ FidResult HubSync::sync_fid(std::uint64_t fid) {
   return result;
 }
 
-std::vector<std::uint64_t> HubSync::fids_to_sync() {
+std::vector<std::uint64_t> HubSync::fids_to_sync(std::int64_t limit) {
   std::vector<std::uint64_t> out;
   std::set<std::uint64_t> seen;
   for (std::uint64_t f : settings_.fids) {
@@ -258,15 +258,15 @@ std::vector<std::uint64_t> HubSync::fids_to_sync() {
       out.push_back(f);
     }
   }
-  const auto known = db_.with_transaction(
-      [&](pqxx::work& tx) { return store_.known_fids(tx, settings_.max_fids); });
+  const auto known =
+      db_.with_transaction([&](pqxx::work& tx) { return store_.known_fids(tx, limit); });
   for (std::uint64_t f : known) {
     if (seen.insert(f).second) {
       out.push_back(f);
     }
   }
-  if (out.size() > static_cast<std::size_t>(settings_.max_fids)) {
-    out.resize(static_cast<std::size_t>(settings_.max_fids));
+  if (out.size() > static_cast<std::size_t>(limit)) {
+    out.resize(static_cast<std::size_t>(limit));
   }
   return out;
 }

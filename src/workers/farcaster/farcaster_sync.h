@@ -44,8 +44,10 @@ class HubSync {
 
   // The dialect in use: the configured one, else GET /v1/info once. Throws on failure.
   Dialect dialect();
-  // Configured fids, then known farcaster profiles, deduplicated, at most max_fids.
-  std::vector<std::uint64_t> fids_to_sync();
+  // Configured fids, then known farcaster profiles, deduplicated, at most `limit` (poll mode:
+  // max_fids per cycle; events mode tracks them all).
+  std::vector<std::uint64_t> fids_to_sync() { return fids_to_sync(settings_.max_fids); }
+  std::vector<std::uint64_t> fids_to_sync(std::int64_t limit);
   // Profile, reactions, follows and wallets (one transaction), then casts from the stored
   // cursor, one transaction per page with its cursor. Throws (with the cause) on a failure
   // that outlasted the retries; what was committed before stays consistent.

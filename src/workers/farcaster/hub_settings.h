@@ -17,7 +17,7 @@ namespace socialai::farcaster {
 //   hub_url              base URL, e.g. http://127.0.0.1:3381 (required)
 //   hub_dialect          snapchain | hubble | auto (default auto: detected from /v1/info)
 //   fids                 JSON array or comma list of fids to sync besides the known ones
-//   max_fids             at most this many fids per cycle (default 10000)
+//   max_fids             poll mode: at most this many fids per cycle (default 10000)
 //   page_size            messages per request (default 1000)
 //   requests_per_minute  client-side limit (default 0 = none)
 //   api_key              sent as x-api-key when set; never logged
