@@ -52,6 +52,25 @@ TEST_P(FarcasterSyncTest, SecondRunWritesNothing) {
   EXPECT_EQ(before, row_versions());
 }
 
+TEST_P(FarcasterSyncTest, OtherChainsCopiesOfALinkAreLeftAlone) {
+  start_devnet();
+  HubSync hub(*db_, "farcaster", settings());
+  ASSERT_EQ(sync_all(hub), 0);
+  // The base worker's rows copy the link of the address's ethereum row when it creates them
+  // (docs/evm.md); a re-sync of the fid must not unlink them (it did, so the outcome depended
+  // on which worker ran last).
+  const auto copied = scalar(
+      "WITH c AS (INSERT INTO wallets (chain, address, profile_source, profile_external_id) "
+      "SELECT 'base', address, profile_source, profile_external_id FROM wallets "
+      "WHERE chain = 'ethereum' AND profile_source = 'farcaster' RETURNING 1) "
+      "SELECT count(*) FROM c");
+  ASSERT_GT(copied, 0);
+  ASSERT_EQ(sync_all(hub), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM wallets WHERE chain = 'base' AND "
+                   "profile_source = 'farcaster'"),
+            copied);
+}
+
 TEST_P(FarcasterSyncTest, IncrementalGrowthAndRemoves) {
   start_devnet();
   HubSync hub(*db_, "farcaster", settings());

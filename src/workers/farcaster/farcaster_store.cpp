@@ -117,9 +117,12 @@ FROM unnest($1::text[], $2::text[], $3::text[]) AS d(chain, address, fid)
 WHERE w.chain = d.chain AND w.address = d.address AND w.profile_source = 'farcaster'
   AND w.profile_external_id = d.fid)sql";
 
+// Only the chains verifications name: a row of another EVM chain (base) copied its link from
+// the address's ethereum row when its worker created it, and is not this worker's to unlink.
 constexpr const char* kUnlinkOtherWallets = R"sql(
 UPDATE wallets w SET profile_source = NULL, profile_external_id = NULL, updated_at = now()
 WHERE w.profile_source = 'farcaster' AND w.profile_external_id = $1
+  AND w.chain IN ('ethereum', 'solana')
   AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS i(chain, address)
                   WHERE i.chain = w.chain AND i.address = w.address))sql";
 
