@@ -61,6 +61,7 @@ run_bench "Logs from many children at once" bench_log_fanin \
   --supervisord "$(command -v supervisord || echo missing)" --pm2 "$BENCH_TOOLS/node_modules/.bin/pm2"
 run_bench "Worker runtime: flag changes and idle queries" bench_runtime
 run_bench "Farcaster ingest" farcaster_bench
+run_bench "Farcaster events mode" farcaster_events_bench
 run_bench "Search" bench_search
 run_bench "AI: local embeddings and nearest neighbours" ai_bench
 run_bench "EVM: RPC calls per 1,000 wallets" evm_bench

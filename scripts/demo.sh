@@ -32,7 +32,8 @@ trap 'exit 130' INT TERM
 
 if [ -x "$BUILD_DIR/socialai-devnet" ]; then
   log "starting socialai-devnet on 127.0.0.1:4310"
-  "$BUILD_DIR/socialai-devnet" --listen 127.0.0.1:4310 --seed 1 &
+  # A few Farcaster events a second, so the farcaster worker's event tail has something to show.
+  "$BUILD_DIR/socialai-devnet" --listen 127.0.0.1:4310 --seed 1 --farcaster-event-rate 2 &
   pids+=($!)
   for _ in $(seq 50); do curl -sf 127.0.0.1:4310/_devnet/health >/dev/null && break; sleep 0.1; done
 else

@@ -159,6 +159,13 @@ const std::map<std::string, std::set<std::string>>& known_worker_keys() {
            "page_size",
            "requests_per_minute",
            "api_key",
+           "mode",
+           "poll_ms",
+           "tail_ms",
+           "rewind_s",
+           "backfill_fids",
+           "repair_fids",
+           "event_page_size",
        }},
       {"reddit",
        {

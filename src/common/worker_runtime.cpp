@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -59,6 +60,14 @@ std::int64_t WorkerContext::setting_int(const std::string& key, std::int64_t fal
                  from_file ? "the config file" : "the built-in default");
   }
   return used;
+}
+
+bool WorkerContext::pause(std::chrono::milliseconds d) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (!stopping() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::min(d, std::chrono::milliseconds(20)));
+  }
+  return !stopping();
 }
 
 namespace {
@@ -166,6 +175,19 @@ class Runtime final : public WorkerContext {
     return it->second;
   }
   bool stopping() const override { return g_stop.load(); }
+  bool once() const override { return once_; }
+  // Waits on the same things as the main loop (the signal pipe and NOTIFY), so a continuous
+  // worker's cycle ends within `d` of a settings change and at once on SIGTERM.
+  bool pause(milliseconds d) override {
+    if (g_stop.load()) {
+      return false;
+    }
+    if (!db_.wait_for_notification(d, g_signal_pipe[0]).empty()) {
+      need_reload_ = true;
+      return false;
+    }
+    return !g_stop.load();
+  }
   void item_ok(std::int64_t n) override { items_ok_ += n; }
   void set_note(const std::string& note) override {
     if (note != this->note()) {
@@ -370,6 +392,7 @@ class Runtime final : public WorkerContext {
   }
 
   int run_loop(bool once) {
+    once_ = once;
     next_cycle_ = Clock::now();
     next_heartbeat_ = Clock::now();
     while (!g_stop.load()) {
@@ -394,7 +417,8 @@ class Runtime final : public WorkerContext {
           next_lease_try_ = Clock::now() + kLeaseRetry;
         } else if (Clock::now() >= next_cycle_) {
           const bool ok = run_cycle();
-          next_cycle_ = Clock::now() + interval_;
+          // A continuous worker paces itself inside its cycles; a failed cycle still waits.
+          next_cycle_ = Clock::now() + (ok && worker_.continuous() ? milliseconds(0) : interval_);
           if (once) {
             return ok ? 0 : 1;
           }
@@ -457,6 +481,7 @@ class Runtime final : public WorkerContext {
   milliseconds interval_{60000};
   bool migrated_ = false, listening_ = false, loaded_ = false, enabled_ = false;
   bool validated_ = false, need_reload_ = true, pruned_ = false, lease_held_ = false;
+  bool once_ = false;
   Clock::time_point next_lease_try_;
   std::string state_ = "starting";
   Clock::time_point next_cycle_, next_heartbeat_;

@@ -38,15 +38,19 @@ class WorkerContext {
   // `<name>_<key>` (key without the prefix).
   virtual std::optional<std::string> setting(const std::string& key) const = 0;
   // The config file's value alone (before settings rows), for falling back on a bad row.
-  virtual std::optional<std::string> file_setting(const std::string&) const {
-    return std::nullopt;
-  }
+  virtual std::optional<std::string> file_setting(const std::string&) const { return std::nullopt; }
   std::string setting_or(const std::string& key, const std::string& fallback) const;
   // The merged value as an integer. A value that is not one (a bad settings row) is warned
   // about once and replaced by the file's value if that parses, else by `fallback`.
   std::int64_t setting_int(const std::string& key, std::int64_t fallback) const;
   // True once SIGTERM/SIGINT arrived: finish the current item, commit, return.
   virtual bool stopping() const = 0;
+  // For a worker that paces itself inside a cycle (Worker::continuous): waits up to `d` and
+  // returns true, or returns false early when the cycle should end: SIGTERM, or a settings or
+  // flag change for the runtime to apply. (This default sleeps, watching stopping().)
+  virtual bool pause(std::chrono::milliseconds d);
+  // True under --once: a continuous worker returns once caught up instead of pausing.
+  virtual bool once() const { return false; }
   // Per-item accounting for worker_runs. item_failed also writes a worker_errors row (in its
   // own short transaction, outside any open one).
   virtual void item_ok(std::int64_t n = 1) = 0;
@@ -77,6 +81,11 @@ class Worker {
   // One cycle. A thrown exception fails the cycle (worker_runs.error); pqxx::broken_connection
   // makes the runtime reconnect.
   virtual void run_cycle(WorkerContext& ctx) = 0;
+  // True for a worker whose cycle paces itself (e.g. follows an event stream for a while,
+  // pausing with WorkerContext::pause): after a successful cycle the next one starts at once
+  // instead of interval_ms later (a failed one still waits the interval). Asked after each
+  // cycle, so it may follow the settings.
+  virtual bool continuous() const { return false; }
   // Extra flags taking a value (e.g. "query" for --query TEXT), for run_command.
   virtual std::vector<std::string> extra_flags() const { return {}; }
   virtual std::string extra_usage() const { return {}; }
@@ -93,7 +102,8 @@ int run_worker(int argc, char** argv, const WorkerFactory& factory, std::string_
 
 template <typename W>
 int run_worker(int argc, char** argv, std::string_view default_name) {
-  return run_worker(argc, argv, [] { return std::make_unique<W>(); }, default_name);
+  return run_worker(
+      argc, argv, [] { return std::make_unique<W>(); }, default_name);
 }
 
 }  // namespace socialai

@@ -18,10 +18,10 @@ using json = nlohmann::json;
 // Farcaster epoch seconds of the first generated message (2025-10-03).
 constexpr std::uint32_t kStartTs = 150000000;
 
-constexpr const char* kWords[] = {"gm",       "farcaster", "onchain", "frames",  "base",
-                                  "degen",    "build",     "ship",    "coffee",  "café",
-                                  "zora",     "mint",      "hello",   "world",   "snapchain",
-                                  "hubs",     "protocol",  "wen",     "token",   "☕"};
+constexpr const char* kWords[] = {"gm",    "farcaster", "onchain", "frames", "base",
+                                  "degen", "build",     "ship",    "coffee", "café",
+                                  "zora",  "mint",      "hello",   "world",  "snapchain",
+                                  "hubs",  "protocol",  "wen",     "token",  "☕"};
 
 std::string hex(const unsigned char* p, std::size_t n) {
   static const char* d = "0123456789abcdef";
@@ -97,10 +97,27 @@ Cast DataSet::make_cast(std::uint64_t fid, std::uint32_t ts, std::size_t index) 
   return c;
 }
 
+void DataSet::add_user_data(Account& a, std::uint32_t ts) {
+  const std::string n = std::to_string(a.fid);
+  const std::pair<const char*, std::string> ud[] = {
+      {"USER_DATA_TYPE_PFP", "https://i.example.com/pfp/" + n + ".png"},
+      {"USER_DATA_TYPE_DISPLAY", "User " + n + (a.fid % 3 == 0 ? " ✨" : "")},
+      {"USER_DATA_TYPE_BIO", "bio of fid " + n + ": " + kWords[next() % 20]},
+      {"USER_DATA_TYPE_USERNAME", "user" + n}};
+  for (const auto& [type, value] : ud) {
+    a.user_data.push_back({type, value, ts, next_hash()});
+  }
+}
+
+std::string DataSet::bio_word() { return kWords[next() % (sizeof(kWords) / sizeof(kWords[0]))]; }
+
 void DataSet::rebuild_log(Account& a) {
   a.cast_log.clear();
   for (std::size_t i = 0; i < a.casts.size(); ++i) {
     const Cast& c = a.casts[i];
+    if (c.pruned) {
+      continue;
+    }
     if (c.removed) {
       a.cast_log.push_back({c.remove_ts, c.remove_hash, i, true});
     } else {
@@ -114,12 +131,13 @@ DataSet::DataSet(const Sizes& sizes, std::uint64_t seed)
     : state_(seed * 0x2545f4914f6cdd1dULL + 0x1234567), clock_(kStartTs), sizes_(sizes) {
   if (sizes.users < 1 || sizes.users > 1000000 || sizes.casts_per_user < 0 ||
       sizes.reactions_per_user < 0 || sizes.url_reactions_per_user < 0 ||
-      sizes.follows_per_user < 0 || sizes.removes < 0 ||
-      sizes.removes > 1) {
+      sizes.follows_per_user < 0 || sizes.removes < 0 || sizes.removes > 1 || sizes.network < 0 ||
+      sizes.network > 10000000) {
     throw std::invalid_argument("farcaster: bad size flags");
   }
   const auto users = static_cast<std::uint64_t>(sizes.users);
-  accounts_.resize(users);
+  users_ = users;
+  accounts_.resize(std::max(users, static_cast<std::uint64_t>(sizes.network)));
   const auto per_mille = static_cast<std::uint64_t>(sizes.removes * 1000);
   // Casts, round-robin over accounts so replies reach across fids; timestamps rise by round.
   for (std::int64_t round = 0; round < sizes.casts_per_user; ++round) {
@@ -173,15 +191,7 @@ DataSet::DataSet(const Sizes& sizes, std::uint64_t seed)
       a.links.push_back(l);
     }
     std::sort(a.links.begin(), a.links.end(), key_less<Link>);
-    const std::string n = std::to_string(f);
-    const std::pair<const char*, std::string> ud[] = {
-        {"USER_DATA_TYPE_PFP", "https://i.example.com/pfp/" + n + ".png"},
-        {"USER_DATA_TYPE_DISPLAY", "User " + n + (f % 3 == 0 ? " ✨" : "")},
-        {"USER_DATA_TYPE_BIO", "bio of fid " + n + ": " + kWords[next() % 20]},
-        {"USER_DATA_TYPE_USERNAME", "user" + n}};
-    for (const auto& [type, value] : ud) {
-      a.user_data.push_back({type, value, static_cast<std::uint32_t>(kStartTs + f), next_hash()});
-    }
+    add_user_data(a, static_cast<std::uint32_t>(kStartTs + f));
     for (int k = 0; k < 2; ++k) {
       const bool solana = k == 1;
       if (next() % 10 >= (solana ? 3u : 7u)) {
@@ -202,7 +212,8 @@ DataSet::DataSet(const Sizes& sizes, std::uint64_t seed)
   }
   // Reactions to URLs, drawn after everything else so the rest of the data does not depend on
   // their number: likes of channels, recasts of NFTs named by CAIP-19-style chain:// URLs.
-  for (Account& a : accounts_) {
+  for (std::uint64_t f = 1; f <= users; ++f) {
+    Account& a = accounts_[f - 1];
     std::set<std::pair<int, std::string>> seen;
     for (std::int64_t i = 0; i < sizes.url_reactions_per_user; ++i) {
       Reaction r;
@@ -231,53 +242,28 @@ DataSet::DataSet(const Sizes& sizes, std::uint64_t seed)
 }
 
 const Account* DataSet::account(std::uint64_t fid) const {
-  if (fid < 1 || fid > accounts_.size()) {
+  if (fid < 1 || fid > accounts_.size() || accounts_[fid - 1].fid == 0) {
     return nullptr;
   }
   return &accounts_[fid - 1];
 }
 
-std::pair<std::int64_t, std::int64_t> DataSet::grow(std::int64_t casts, std::int64_t removes,
-                                                    const std::vector<std::uint64_t>& fids) {
-  std::vector<std::uint64_t> which = fids;
-  if (which.empty()) {
-    for (std::uint64_t f = 1; f <= accounts_.size(); ++f) {
-      which.push_back(f);
-    }
-  }
-  std::int64_t added = 0, removed = 0;
-  for (std::uint64_t f : which) {
-    if (f < 1 || f > accounts_.size()) {
-      throw std::invalid_argument("grow: unknown fid " + std::to_string(f));
-    }
-    Account& a = accounts_[f - 1];
-    for (std::int64_t i = 0; i < removes; ++i) {
-      for (Cast& c : a.casts) {
-        if (!c.removed) {
-          c.removed = true;
-          c.remove_ts = ++clock_;
-          c.remove_hash = next_hash();
-          ++removed;
-          break;
-        }
-      }
-    }
-    for (std::int64_t i = 0; i < casts; ++i) {
-      a.casts.push_back(make_cast(f, ++clock_, a.casts.size()));
-      ++added;
-    }
-    rebuild_log(a);
-  }
-  return {added, removed};
-}
-
-json DataSet::truth(bool full) const {
-  std::int64_t casts = 0, removed = 0, likes = 0, recasts = 0, url_reactions = 0, follows = 0,
-               eth = 0, sol = 0;
+json DataSet::truth(bool full, const std::vector<std::uint64_t>& fids) const {
+  std::int64_t casts = 0, removed = 0, pruned = 0, likes = 0, recasts = 0, url_reactions = 0,
+               follows = 0, eth = 0, sol = 0, accounts = 0;
   json cast_list = json::array(), reactions = json::array(), links = json::array(),
        wallets = json::array(), profiles = json::array();
+  const std::set<std::uint64_t> only(fids.begin(), fids.end());
   for (const Account& a : accounts_) {
+    if (a.fid == 0 || (!only.empty() && only.count(a.fid) == 0)) {
+      continue;
+    }
+    ++accounts;
     for (const Cast& c : a.casts) {
+      if (c.pruned) {
+        ++pruned;
+        continue;
+      }
       if (c.removed) {
         ++removed;
         continue;
@@ -328,9 +314,10 @@ json DataSet::truth(bool full) const {
     }
   }
   json out = {{"counts",
-               {{"profiles", accounts_.size()},
+               {{"profiles", accounts},
                 {"casts", casts},
                 {"casts_removed", removed},
+                {"casts_pruned", pruned},
                 {"reactions", likes + recasts},
                 {"likes", likes},
                 {"recasts", recasts},

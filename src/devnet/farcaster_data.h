@@ -22,6 +22,10 @@ struct Sizes {
   std::int64_t url_reactions_per_user = 2;  // reactions to a URL (a channel, an NFT), not a cast
   std::int64_t follows_per_user = 10;
   double removes = 0.1;  // share of casts, reactions and follows that are removed
+  // Registered fids: 1..network (0 = users). Fids above `users` start without messages and
+  // are materialised (user data first) when an event first makes them act, so a network of
+  // 100,000+ fids costs one empty Account each.
+  std::int64_t network = 0;
 };
 
 struct CastRef {
@@ -41,18 +45,21 @@ struct Cast {
   std::optional<CastRef> parent;
   std::optional<std::string> parent_url;
   bool removed = false;
+  bool pruned = false;  // gone without a trace (PRUNE_MESSAGE / REVOKE_MESSAGE of the add)
   std::uint32_t remove_ts = 0;
   std::string remove_hash;  // hash of the CAST_REMOVE message
 };
 
 struct Reaction {
   std::uint64_t fid = 0;
-  int type = 1;  // 1 like, 2 recast (the protobuf numbers)
-  CastRef target;           // the cast reacted to, unless target_url is set
-  std::string target_url;   // a reaction to a URL: a channel or a chain:// NFT URL
+  int type = 1;            // 1 like, 2 recast (the protobuf numbers)
+  CastRef target;          // the cast reacted to, unless target_url is set
+  std::string target_url;  // a reaction to a URL: a channel or a chain:// NFT URL
   std::uint32_t ts = 0;
   std::string hash;
-  bool removed = false;  // removed reactions are no longer served (the hub deleted the add)
+  bool removed = false;         // removed reactions are no longer served (the hub deleted the add)
+  std::uint32_t remove_ts = 0;  // of the REACTION_REMOVE, when one removed it (0: revoked)
+  std::string remove_hash;
 };
 
 struct Link {
@@ -61,6 +68,8 @@ struct Link {
   std::uint32_t ts = 0;
   std::string hash;
   bool removed = false;
+  std::uint32_t remove_ts = 0;  // of the LINK_REMOVE
+  std::string remove_hash;
 };
 
 struct UserData {
@@ -72,7 +81,7 @@ struct UserData {
 
 struct Verification {
   bool solana = false;
-  std::string address;  // ethereum: "0x" + 40 lowercase hex; solana: base58
+  std::string address;             // ethereum: "0x" + 40 lowercase hex; solana: base58
   std::vector<unsigned char> raw;  // address bytes (20 or 32)
   std::uint32_t ts = 0;
   std::string hash;
@@ -88,7 +97,7 @@ struct CastEntry {
 };
 
 struct Account {
-  std::uint64_t fid = 0;
+  std::uint64_t fid = 0;  // 0: a registered fid not materialised yet (no messages)
   std::vector<Cast> casts;
   std::vector<CastEntry> cast_log;  // sorted; removed casts appear only as their remove
   std::vector<Reaction> reactions;  // sorted by (ts, hash)
@@ -97,31 +106,60 @@ struct Account {
   std::vector<Verification> verifications;
 };
 
+// One change a hub event reports (farcaster_events.cpp renders it).
+enum class ChangeKind {
+  kCastAdd,         // MERGE_MESSAGE CAST_ADD
+  kCastRemove,      // MERGE_MESSAGE CAST_REMOVE, deleting the add (oldest live cast)
+  kCastPrune,       // PRUNE_MESSAGE of the oldest live cast (storage limit)
+  kReactionAdd,     // MERGE_MESSAGE REACTION_ADD (a like or recast of a random cast)
+  kReactionRemove,  // MERGE_MESSAGE REACTION_REMOVE, deleting the add
+  kReactionRevoke,  // REVOKE_MESSAGE of a reaction add (its signer was revoked)
+  kLinkAdd,         // MERGE_MESSAGE LINK_ADD (follow)
+  kLinkRemove,      // MERGE_MESSAGE LINK_REMOVE, deleting the add
+  kUserData,        // MERGE_MESSAGE USER_DATA_ADD, deleting the previous one of its type
+};
+
+struct Change {
+  ChangeKind kind = ChangeKind::kCastAdd;
+  std::uint64_t fid = 0;
+  std::size_t index = 0;  // into the account's casts / reactions / links / user_data
+  UserData replaced;      // kUserData: the message it deleted
+};
+
 class DataSet {
  public:
   DataSet(const Sizes& sizes, std::uint64_t seed);
 
-  // nullptr when fid is not 1..users.
+  // nullptr when fid is not registered or has no messages yet.
   const Account* account(std::uint64_t fid) const;
-  std::uint64_t users() const { return accounts_.size(); }
+  std::uint64_t users() const { return users_; }
+  std::uint64_t network() const { return accounts_.size(); }
 
-  // Appends `casts` new casts to each fid in `fids` (all when empty) and removes `removes` of
-  // each fid's live casts (oldest first), all with timestamps after everything so far.
-  // Returns how many casts were added and removed.
-  std::pair<std::int64_t, std::int64_t> grow(std::int64_t casts, std::int64_t removes,
-                                             const std::vector<std::uint64_t>& fids);
+  // Applies one change by `fid` (1..network), timestamped after everything so far; a fid
+  // without messages first gets its user data (`materialised` then lists those changes).
+  // std::nullopt when there is nothing to change (no live cast to remove, ...).
+  // Throws std::invalid_argument for an unregistered fid.
+  std::optional<Change> change(ChangeKind kind, std::uint64_t fid,
+                               std::vector<Change>* materialised = nullptr);
 
-  // The exact final data set a correct sync holds (counts, and full lists when `full`).
-  nlohmann::json truth(bool full) const;
+  // The exact final data set a correct sync holds (counts, and full lists when `full`), of
+  // every fid, or of `fids` only when not empty.
+  nlohmann::json truth(bool full, const std::vector<std::uint64_t>& fids = {}) const;
 
   static std::string base58(const std::vector<unsigned char>& bytes);
 
  private:
   Cast make_cast(std::uint64_t fid, std::uint32_t ts, std::size_t index);
   void rebuild_log(Account& a);
+  void add_user_data(Account& a, std::uint32_t ts);
+  std::string bio_word();
+  std::optional<Change> change_casts(ChangeKind kind, Account& a);
+  std::optional<Change> change_follows(ChangeKind kind, Account& a);
+  std::optional<Change> change_reactions(ChangeKind kind, Account& a);
   std::string next_hash();
   std::uint64_t next();
 
+  std::uint64_t users_ = 0;
   std::uint64_t state_;
   std::uint32_t clock_;  // latest timestamp handed out
   Sizes sizes_;

@@ -43,18 +43,33 @@ class FarcasterStore {
   std::int64_t delete_casts(pqxx::work& tx, const std::vector<std::string>& hashes);
 
   void upsert_profile(pqxx::work& tx, std::uint64_t fid, const ProfileData& p);
-  // Makes the fid's reactions / follows / verified wallets exactly `rows` (upsert + delete the
-  // rest; wallets no longer verified are unlinked from the profile, not deleted, since chain
-  // workers may hold their balances).
-  void replace_reactions(pqxx::work& tx, std::uint64_t fid, const std::vector<ReactionRow>& rows);
-  void replace_follows(pqxx::work& tx, std::uint64_t fid, const std::vector<LinkRow>& rows);
-  void replace_wallets(pqxx::work& tx, std::uint64_t fid, const std::vector<WalletRow>& rows);
+  // User data values from events: each replaces its type's column and raw key only.
+  void merge_user_data(pqxx::work& tx, const std::vector<UserDataRow>& rows);
+
+  // Rows of any fids (each row names its fid): the event stream's batches, and the replaces.
+  void upsert_reactions(pqxx::work& tx, const std::vector<ReactionRow>& rows);
+  void delete_reactions(pqxx::work& tx, const std::vector<ReactionRow>& rows);
+  void upsert_follows(pqxx::work& tx, const std::vector<LinkRow>& rows);
+  void delete_follows(pqxx::work& tx, const std::vector<LinkRow>& rows);
+  // link: verified by the row's fid; !link: unlinked from it (if still linked to it). Wallets
+  // are never deleted, since chain workers may hold their balances.
+  void upsert_wallets(pqxx::work& tx, const std::vector<WalletRow>& rows, bool link);
+
+  // Makes the fid's reactions / follows / verified wallets exactly `rows` (delete or unlink
+  // the rest, then the upserts above).
+  void replace_reactions(pqxx::work& tx, std::uint64_t fid, std::vector<ReactionRow> rows);
+  void replace_follows(pqxx::work& tx, std::uint64_t fid, std::vector<LinkRow> rows);
+  void replace_wallets(pqxx::work& tx, std::uint64_t fid, std::vector<WalletRow> rows);
 
   // sync_state cursor; std::nullopt when none is stored.
   std::optional<std::string> cursor(pqxx::work& tx, const std::string& worker,
                                     const std::string& key);
   void set_cursor(pqxx::work& tx, const std::string& worker, const std::string& key,
                   const std::string& cursor);
+
+  // Keys of this worker's sync_state rows that start with `prefix`.
+  std::vector<std::string> cursor_keys(pqxx::work& tx, const std::string& worker,
+                                       const std::string& prefix);
 
   // fids of every farcaster profile already known (numeric external ids), lowest first.
   std::vector<std::uint64_t> known_fids(pqxx::work& tx, std::int64_t limit);

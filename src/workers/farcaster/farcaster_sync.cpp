@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "workers/farcaster/event_follower.h"
+
 namespace socialai::farcaster {
 namespace {
 
@@ -49,74 +51,7 @@ ProfileData profile_from(const std::vector<std::pair<std::string, std::string>>&
 
 }  // namespace
 
-std::vector<std::uint64_t> parse_fids(const std::string& text) {
-  std::vector<std::uint64_t> out;
-  const auto first = text.find_first_not_of(" \t\n");
-  if (first == std::string::npos) {
-    return out;
-  }
-  if (text[first] == '[') {
-    const json j = json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_array()) {
-      throw std::invalid_argument("fids: not a JSON array: " + text);
-    }
-    for (const auto& v : j) {
-      if (v.is_number_unsigned()) {
-        out.push_back(v.get<std::uint64_t>());
-      } else if (v.is_string()) {
-        const auto more = parse_fids(v.get<std::string>());
-        out.insert(out.end(), more.begin(), more.end());
-      } else {
-        throw std::invalid_argument("fids: not a fid: " + v.dump());
-      }
-    }
-    return out;
-  }
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    const auto comma = std::min(text.find(',', pos), text.size());
-    std::string item = text.substr(pos, comma - pos);
-    item.erase(0, item.find_first_not_of(" \t\n"));
-    item.erase(item.find_last_not_of(" \t\n") + 1);
-    if (!item.empty()) {
-      if (item.find_first_not_of("0123456789") != std::string::npos || item.size() > 18) {
-        throw std::invalid_argument("fids: not a fid: '" + item + "'");
-      }
-      out.push_back(std::stoull(item));
-    }
-    pos = comma + 1;
-  }
-  return out;
-}
-
-HubSettings read_settings(const WorkerContext& ctx) {
-  HubSettings s;
-  s.hub_url = ctx.setting_or("hub_url", "");
-  while (!s.hub_url.empty() && s.hub_url.back() == '/') {
-    s.hub_url.pop_back();
-  }
-  if (s.hub_url.empty()) {
-    throw std::invalid_argument("hub_url is not set");
-  }
-  const std::string d = ctx.setting_or("hub_dialect", "auto");
-  if (d != "auto" && d != "") {
-    s.dialect = parse_dialect(d);
-    if (!s.dialect) {
-      throw std::invalid_argument("hub_dialect must be snapchain, hubble or auto, got " + d);
-    }
-  }
-  s.fids = parse_fids(ctx.setting_or("fids", ""));
-  s.max_fids = std::clamp<std::int64_t>(ctx.setting_int("max_fids", s.max_fids), 1, 10000000);
-  s.page_size =
-      static_cast<int>(std::clamp<std::int64_t>(ctx.setting_int("page_size", 1000), 1, 10000));
-  s.requests_per_minute =
-      static_cast<double>(std::max<std::int64_t>(ctx.setting_int("requests_per_minute", 0), 0));
-  s.api_key = ctx.setting_or("api_key", "");
-  return s;
-}
-
-HubSync::HubSync(Db& db, std::string worker, HubSettings settings,
-                 std::function<bool()> stopping)
+HubSync::HubSync(Db& db, std::string worker, HubSettings settings, std::function<bool()> stopping)
     : db_(db),
       worker_(std::move(worker)),
       settings_(std::move(settings)),
@@ -139,10 +74,10 @@ Dialect HubSync::dialect() {
   for (int attempt = 1;; ++attempt) {
     const HttpResponse r = http_.get(url, headers);
     if (!r.ok()) {
-      throw std::runtime_error("hub " + redact_url(url) + ": " +
-                               (r.status == 0 ? r.error
-                                              : "status " + std::to_string(r.status) + " " +
-                                                    error_reason(r.body)));
+      throw std::runtime_error(
+          "hub " + redact_url(url) + ": " +
+          (r.status == 0 ? r.error
+                         : "status " + std::to_string(r.status) + " " + error_reason(r.body)));
     }
     try {
       dialect_ = detect_dialect(r.body);
@@ -159,7 +94,8 @@ Dialect HubSync::dialect() {
   }
 }
 
-Page HubSync::fetch(HttpClient& client, const std::string& what, const std::string& path_query) {
+void HubSync::get(HttpClient& client, const std::string& what, const std::string& path_query,
+                  const std::function<void(std::string_view)>& parse) {
   HttpHeaders headers;
   if (!settings_.api_key.empty()) {
     headers.emplace_back("x-api-key", settings_.api_key);
@@ -176,7 +112,8 @@ Page HubSync::fetch(HttpClient& client, const std::string& what, const std::stri
                                          error_reason(r.body) + ")");
     }
     try {
-      return parse_page(r.body);
+      parse(r.body);
+      return;
     } catch (const MalformedResponse& e) {
       spdlog::warn("{}: malformed response from {}: {} (attempt {}/{})", what, redact_url(url),
                    e.what(), attempt, settings_.parse_attempts);
@@ -185,6 +122,12 @@ Page HubSync::fetch(HttpClient& client, const std::string& what, const std::stri
       }
     }
   }
+}
+
+Page HubSync::fetch(HttpClient& client, const std::string& what, const std::string& path_query) {
+  Page p;
+  get(client, what, path_query, [&p](std::string_view body) { p = parse_page(body); });
+  return p;
 }
 
 Page HubSync::fetch_all(const std::string& what, const std::string& path_query) {
@@ -218,9 +161,9 @@ void HubSync::sync_snapshot(std::uint64_t fid) {
   const Page user = fetch_all("fid " + f + " userDataByFid", "/v1/userDataByFid?fid=" + f);
   std::vector<ReactionRow> reactions;
   for (int type : {1, 2}) {
-    const Page p = fetch_all("fid " + f + " reactionsByFid",
-                             "/v1/reactionsByFid?fid=" + f +
-                                 "&reaction_type=" + reaction_type_param(d, type));
+    const Page p =
+        fetch_all("fid " + f + " reactionsByFid",
+                  "/v1/reactionsByFid?fid=" + f + "&reaction_type=" + reaction_type_param(d, type));
     for (const auto& r : p.reactions) {
       if ((r.kind == "like") == (type == 1)) {  // Hubble ignores a type it cannot read
         reactions.push_back(r);
@@ -307,7 +250,7 @@ FidResult HubSync::sync_fid(std::uint64_t fid) {
   return result;
 }
 
-std::vector<std::uint64_t> HubSync::fids_to_sync() {
+std::vector<std::uint64_t> HubSync::fids_to_sync(std::int64_t limit) {
   std::vector<std::uint64_t> out;
   std::set<std::uint64_t> seen;
   for (std::uint64_t f : settings_.fids) {
@@ -315,18 +258,21 @@ std::vector<std::uint64_t> HubSync::fids_to_sync() {
       out.push_back(f);
     }
   }
-  const auto known = db_.with_transaction(
-      [&](pqxx::work& tx) { return store_.known_fids(tx, settings_.max_fids); });
+  const auto known =
+      db_.with_transaction([&](pqxx::work& tx) { return store_.known_fids(tx, limit); });
   for (std::uint64_t f : known) {
     if (seen.insert(f).second) {
       out.push_back(f);
     }
   }
-  if (out.size() > static_cast<std::size_t>(settings_.max_fids)) {
-    out.resize(static_cast<std::size_t>(settings_.max_fids));
+  if (out.size() > static_cast<std::size_t>(limit)) {
+    out.resize(static_cast<std::size_t>(limit));
   }
   return out;
 }
+
+FarcasterSync::FarcasterSync() = default;
+FarcasterSync::~FarcasterSync() = default;
 
 void FarcasterSync::validate(WorkerContext& ctx) {
   HubSettings s;
@@ -335,11 +281,23 @@ void FarcasterSync::validate(WorkerContext& ctx) {
   } catch (const std::invalid_argument& e) {
     throw DependencyError(std::string("farcaster settings: ") + e.what());
   }
+  follower_.reset();
   hub_ = std::make_unique<HubSync>(ctx.db(), ctx.name(), s, [&ctx] { return ctx.stopping(); });
   try {
     hub_->dialect();
+    if (s.mode != SyncMode::kPoll) {
+      auto follower = std::make_unique<EventFollower>(*hub_);
+      if (follower->supported()) {
+        follower_ = std::move(follower);
+      } else if (s.mode == SyncMode::kEvents) {
+        throw std::runtime_error("mode events: the hub does not serve /v1/events");
+      } else {
+        spdlog::info("the hub does not serve /v1/events; polling every fid");
+      }
+    }
   } catch (const std::exception& e) {
     hub_.reset();
+    follower_.reset();
     throw DependencyError(e.what());
   }
 }
@@ -348,6 +306,14 @@ void FarcasterSync::run_cycle(WorkerContext& ctx) {
   if (!hub_) {
     validate(ctx);
   }
+  if (follower_) {
+    follower_->run_cycle(ctx);
+  } else {
+    poll_cycle(ctx);
+  }
+}
+
+void FarcasterSync::poll_cycle(WorkerContext& ctx) {
   const auto fids = hub_->fids_to_sync();
   if (fids.empty()) {
     spdlog::info("no fids to sync: set farcaster_fids (e.g. [3, 5650])");
@@ -370,8 +336,8 @@ void FarcasterSync::run_cycle(WorkerContext& ctx) {
       ctx.item_failed("fid:" + std::to_string(fid), e.what());
     }
   }
-  spdlog::info("synced {} fids: {} casts read, {} written, {} removed", fids.size(), casts,
-               written, removed);
+  spdlog::info("synced {} fids: {} casts read, {} written, {} removed", fids.size(), casts, written,
+               removed);
 }
 
 }  // namespace socialai::farcaster

@@ -3,6 +3,7 @@
 // HubSync is the per-fid logic without the runtime, so tests and the benchmark can drive it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -16,32 +17,9 @@
 #include "common/worker_runtime.h"
 #include "workers/farcaster/farcaster_store.h"
 #include "workers/farcaster/hub_api.h"
+#include "workers/farcaster/hub_settings.h"
 
 namespace socialai::farcaster {
-
-// Settings (keys as read from the worker section / `farcaster_<key>` settings rows):
-//   hub_url              base URL, e.g. http://127.0.0.1:3381 (required)
-//   hub_dialect          snapchain | hubble | auto (default auto: detected from /v1/info)
-//   fids                 JSON array or comma list of fids to sync besides the known ones
-//   max_fids             at most this many fids per cycle (default 10000)
-//   page_size            messages per request (default 1000)
-//   requests_per_minute  client-side limit (default 0 = none)
-//   api_key              sent as x-api-key when set; never logged
-struct HubSettings {
-  std::string hub_url;
-  std::optional<Dialect> dialect;  // nullopt: detect
-  std::vector<std::uint64_t> fids;
-  std::int64_t max_fids = 10000;
-  int page_size = 1000;
-  double requests_per_minute = 0;
-  std::string api_key;
-  int parse_attempts = 3;  // fetches of one page when bodies come back malformed
-};
-
-// Reads and checks the settings; throws std::invalid_argument naming the bad key.
-HubSettings read_settings(const WorkerContext& ctx);
-// "[1,2,3]" or "1, 2,3" → fids; throws std::invalid_argument on anything else.
-std::vector<std::uint64_t> parse_fids(const std::string& text);
 
 // A hub answer with a non-2xx status after the retries (4xx are not retried).
 class HubStatusError : public std::runtime_error {
@@ -66,15 +44,32 @@ class HubSync {
 
   // The dialect in use: the configured one, else GET /v1/info once. Throws on failure.
   Dialect dialect();
-  // Configured fids, then known farcaster profiles, deduplicated, at most max_fids.
-  std::vector<std::uint64_t> fids_to_sync();
+  // Configured fids, then known farcaster profiles, deduplicated, at most `limit` (poll mode:
+  // max_fids per cycle; events mode tracks them all).
+  std::vector<std::uint64_t> fids_to_sync() { return fids_to_sync(settings_.max_fids); }
+  std::vector<std::uint64_t> fids_to_sync(std::int64_t limit);
   // Profile, reactions, follows and wallets (one transaction), then casts from the stored
   // cursor, one transaction per page with its cursor. Throws (with the cause) on a failure
   // that outlasted the retries; what was committed before stays consistent.
   FidResult sync_fid(std::uint64_t fid);
 
+  // GET hub_url + path_query; `parse` reads the body and throws MalformedResponse if it is not
+  // what the API promises, which is logged and fetched again (parse_attempts). A final non-2xx
+  // throws HubStatusError, a transport failure std::runtime_error; `what` names the request.
+  void get(const std::string& what, const std::string& path_query,
+           const std::function<void(std::string_view)>& parse) {
+    get(http_, what, path_query, parse);
+  }
+  const HubSettings& settings() const { return settings_; }
+  // True once the worker is asked to stop (SIGTERM): finish the current page and return.
+  bool stopping() const { return stopping_ && stopping_(); }
+  Db& db() { return db_; }
+  FarcasterStore& store() { return store_; }
+  const std::string& worker() const { return worker_; }
+
  private:
-  // GET with `client`, retried on malformed bodies; returns the parsed page or throws.
+  void get(HttpClient& client, const std::string& what, const std::string& path_query,
+           const std::function<void(std::string_view)>& parse);
   Page fetch(HttpClient& client, const std::string& what, const std::string& path_query);
   Page fetch(const std::string& what, const std::string& path_query) {
     return fetch(http_, what, path_query);
@@ -95,17 +90,28 @@ class HubSync {
   std::optional<Dialect> dialect_;
 };
 
+class EventFollower;
+
 class FarcasterSync : public Worker {
  public:
+  FarcasterSync();
+  ~FarcasterSync() override;
   // Runs once per database (SPEC §8): other instances stand by on the advisory lease.
   bool exclusive() const override { return true; }
   // Reads the settings and checks the hub answers /v1/info (DependencyError otherwise).
   void validate(WorkerContext& ctx) override;
-  // Syncs every fid in isolation: a failed fid is recorded (item_failed) and the cycle goes on.
+  // Events mode (docs/farcaster.md): backfills new fids, repairs a few, then follows the hub's
+  // event stream for tail_ms. Poll mode: syncs every fid in isolation. A failed fid is
+  // recorded (item_failed) and the cycle goes on.
   void run_cycle(WorkerContext& ctx) override;
+  // In events mode cycles follow one another at once (the cycle itself paces its reads).
+  bool continuous() const override { return follower_ != nullptr; }
 
  private:
+  void poll_cycle(WorkerContext& ctx);
+
   std::unique_ptr<HubSync> hub_;
+  std::unique_ptr<EventFollower> follower_;
 };
 
 }  // namespace socialai::farcaster

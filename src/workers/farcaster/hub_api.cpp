@@ -96,7 +96,7 @@ void parse_cast_add(const json& data, Page& page) {
   c.fid = uint_field(data, "fid", "data");
   c.unix_ts = unix_time(data);
   c.text = body.contains("text") && body["text"].is_string() ? body["text"].get<std::string>()
-                                                              : std::string();
+                                                             : std::string();
   if (const auto it = body.find("parentCastId"); it != body.end() && !it->is_null()) {
     c.parent_hash = message_hash(str_field(*it, "hash", "parentCastId"), "parentCastId.hash");
   }
@@ -109,6 +109,57 @@ void parse_cast_add(const json& data, Page& page) {
   c.raw = raw.dump();
   page.casts.push_back(std::move(c));
 }
+
+// A reaction's type and target (reactionBody of an add or a remove); false if unreadable.
+bool read_reaction(const json& data, ReactionRow& r) {
+  const json& body = field(data, "reactionBody", "reaction");
+  const int kind = reaction_kind(field(body, "type", "reactionBody"));
+  if (kind == 0) {
+    return false;  // reactions of unknown types are not stored
+  }
+  r.fid = uint_field(data, "fid", "data");
+  r.kind = kind == 1 ? "like" : "recast";
+  r.unix_ts = unix_time(data);
+  const auto target = body.find("targetCastId");
+  const auto url = body.find("targetUrl");
+  if (target != body.end() && !target->is_null()) {
+    r.target_hash = message_hash(str_field(*target, "hash", "targetCastId"), "target");
+  } else if (url != body.end() && url->is_string() && !url->get_ref<const std::string&>().empty()) {
+    r.target_url = url->get<std::string>();
+  } else {
+    return false;  // no target we can read: nothing to store
+  }
+  return true;
+}
+
+WalletRow read_wallet(const json& data, const char* body_key) {
+  const json& body = field(data, body_key, "verification");
+  const std::string address = str_field(body, "address", body_key);
+  const auto p = body.find("protocol");
+  const bool solana = p != body.end() && p->is_string() && *p == "PROTOCOL_SOLANA";
+  const std::uint64_t fid = uint_field(data, "fid", "data");
+  if (!solana) {
+    if (!is_hex(address, 20)) {
+      throw MalformedResponse("ethereum verification address is not 20-byte hex");
+    }
+    return {fid, "ethereum", lower(address)};
+  }
+  if (is_hex(address, 32)) {  // Hubble hex-encodes every "address", Solana's too
+    std::vector<unsigned char> b;
+    for (std::size_t i = 2; i < address.size(); i += 2) {
+      b.push_back(static_cast<unsigned char>(std::stoi(address.substr(i, 2), nullptr, 16)));
+    }
+    return {fid, "solana", base58_encode(b)};
+  }
+  if (address.empty() || address.size() > 44 ||
+      address.find_first_not_of("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz") !=
+          std::string::npos) {
+    throw MalformedResponse("solana verification address is neither base58 nor 32-byte hex");
+  }
+  return {fid, "solana", address};
+}
+
+}  // namespace
 
 void parse_message(const json& m, Page& page) {
   if (!m.is_object()) {
@@ -127,65 +178,33 @@ void parse_message(const json& m, Page& page) {
     const json& body = field(data, "castRemoveBody", "cast remove");
     page.removed_casts.push_back(
         message_hash(str_field(body, "targetHash", "castRemoveBody"), "targetHash"));
-  } else if (type == "MESSAGE_TYPE_REACTION_ADD") {
-    const json& body = field(data, "reactionBody", "reaction");
-    const int kind = reaction_kind(field(body, "type", "reactionBody"));
-    if (kind == 0) {
-      return;  // reactions of unknown types are not stored
-    }
+  } else if (type == "MESSAGE_TYPE_REACTION_ADD" || type == "MESSAGE_TYPE_REACTION_REMOVE") {
     ReactionRow r;
-    r.kind = kind == 1 ? "like" : "recast";
-    r.unix_ts = unix_time(data);
-    const auto target = body.find("targetCastId");
-    const auto url = body.find("targetUrl");
-    if (target != body.end() && !target->is_null()) {
-      r.target_hash = message_hash(str_field(*target, "hash", "targetCastId"), "target");
-    } else if (url != body.end() && url->is_string() && !url->get_ref<const std::string&>().empty()) {
-      r.target_url = url->get<std::string>();
-    } else {
-      return;  // no target we can read: nothing to store
+    if (read_reaction(data, r)) {
+      (type == "MESSAGE_TYPE_REACTION_ADD" ? page.reactions : page.removed_reactions)
+          .push_back(std::move(r));
     }
-    page.reactions.push_back(std::move(r));
-  } else if (type == "MESSAGE_TYPE_LINK_ADD") {
+  } else if (type == "MESSAGE_TYPE_LINK_ADD" || type == "MESSAGE_TYPE_LINK_REMOVE") {
     const json& body = field(data, "linkBody", "link");
     if (str_field(body, "type", "linkBody") == "follow") {
-      page.links.push_back({uint_field(body, "targetFid", "linkBody"), unix_time(data)});
+      (type == "MESSAGE_TYPE_LINK_ADD" ? page.links : page.removed_links)
+          .push_back({uint_field(data, "fid", "data"), uint_field(body, "targetFid", "linkBody"),
+                      unix_time(data)});
     }
   } else if (type == "MESSAGE_TYPE_USER_DATA_ADD") {
     const json& body = field(data, "userDataBody", "user data");
     page.user_data.emplace_back(str_field(body, "type", "userDataBody"),
                                 str_field(body, "value", "userDataBody"));
+    page.user_data_fid = uint_field(data, "fid", "data");
   } else if (type == "MESSAGE_TYPE_VERIFICATION_ADD_ETH_ADDRESS") {
-    const json& body = field(data, "verificationAddAddressBody", "verification");
-    const std::string address = str_field(body, "address", "verificationAddAddressBody");
-    const auto p = body.find("protocol");
-    const bool solana = p != body.end() && p->is_string() && *p == "PROTOCOL_SOLANA";
-    if (!solana) {
-      if (!is_hex(address, 20)) {
-        throw MalformedResponse("ethereum verification address is not 20-byte hex");
-      }
-      page.wallets.push_back({"ethereum", lower(address)});
-    } else if (is_hex(address, 32)) {  // Hubble hex-encodes every "address", Solana's too
-      std::vector<unsigned char> b;
-      for (std::size_t i = 2; i < address.size(); i += 2) {
-        b.push_back(static_cast<unsigned char>(std::stoi(address.substr(i, 2), nullptr, 16)));
-      }
-      page.wallets.push_back({"solana", base58_encode(b)});
-    } else {
-      if (address.empty() || address.size() > 44 ||
-          address.find_first_not_of("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz") !=
-              std::string::npos) {
-        throw MalformedResponse("solana verification address is neither base58 nor 32-byte hex");
-      }
-      page.wallets.push_back({"solana", address});
-    }
+    page.wallets.push_back(read_wallet(data, "verificationAddAddressBody"));
+  } else if (type == "MESSAGE_TYPE_VERIFICATION_REMOVE") {
+    page.removed_wallets.push_back(read_wallet(data, "verificationRemoveBody"));
   }
-  // Other message types (e.g. verification removes) carry nothing this worker stores.
+  // Other message types carry nothing this worker stores.
 }
 
-}  // namespace
-
-Page parse_page(std::string_view body) {
+json parse_object(std::string_view body) {
   json j = json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_discarded()) {
     throw MalformedResponse("body is not valid JSON (" + std::to_string(body.size()) + " bytes)");
@@ -193,6 +212,11 @@ Page parse_page(std::string_view body) {
   if (!j.is_object()) {
     throw MalformedResponse("body is not a JSON object");
   }
+  return j;
+}
+
+Page parse_page(std::string_view body) {
+  const json j = parse_object(body);
   const auto msgs = j.find("messages");
   if (msgs == j.end() || !msgs->is_array()) {
     throw MalformedResponse("body has no messages array");
@@ -262,8 +286,7 @@ std::string error_reason(std::string_view body) {
 }
 
 std::vector<unsigned char> base64_decode(std::string_view in) {
-  static const char* kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::vector<unsigned char> out;
   unsigned v = 0;
   int bits = 0;

@@ -1,0 +1,326 @@
+// EventFollower: the farcaster worker's events mode (see event_follower.h).
+#include "workers/farcaster/event_follower.h"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "workers/farcaster/event_batch.h"
+
+namespace socialai::farcaster {
+namespace {
+
+using json = nlohmann::json;
+using Steady = std::chrono::steady_clock;
+
+constexpr const char* kBackfillPrefix = "backfill:";
+// Tracked fids are re-read every this many cycles (every ~minute at tail_ms 10 s), the whole
+// network's list (fids "all") every this many times that.
+constexpr std::int64_t kRefreshEvery = 6;
+constexpr std::int64_t kNetworkRefreshEvery = 60;
+
+std::string cursor_key(int shard) { return "events:" + std::to_string(shard); }
+
+}  // namespace
+
+EventFollower::EventFollower(HubSync& hub) : hub_(hub), settings_(hub.settings()) {}
+
+bool EventFollower::supported() {
+  const std::string pq = hub_.dialect() == Dialect::kSnapchain
+                             ? "/v1/events?shard_index=1&from_event_id=0&pageSize=1"
+                             : "/v1/events?from_event_id=0&pageSize=1";
+  try {
+    hub_.get("hub events", pq, [](std::string_view body) { parse_events(body); });
+    return true;
+  } catch (const HubStatusError& e) {
+    if (e.status == 404) {
+      return false;
+    }
+    throw;
+  }
+}
+
+std::uint64_t EventFollower::head(int shard, std::uint64_t max_height) const {
+  if (shard == 0) {  // Hubble: ids are timestamps, so "now" is the head
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count() -
+                    kFarcasterEpoch * 1000;
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(ms, 0)) << kHubbleEventSeqBits;
+  }
+  return max_height << kSnapchainEventSeqBits;
+}
+
+std::uint64_t EventFollower::rewind_span() const {
+  const auto ms = static_cast<std::uint64_t>(settings_.rewind.count());
+  if (shards_ == std::vector<int>{0}) {
+    return ms << kHubbleEventSeqBits;
+  }
+  // Snapchain ids count blocks; assuming blocks no further apart than 250 ms covers at least
+  // `rewind` (re-reading more is harmless).
+  return ((ms + 249) / 250) << kSnapchainEventSeqBits;
+}
+
+std::string EventFollower::events_query(int shard, std::uint64_t from, int size) const {
+  std::string pq = "/v1/events?";
+  if (shard > 0) {
+    pq += "shard_index=" + std::to_string(shard) + "&";
+  }
+  return pq + "from_event_id=" + std::to_string(from) + "&pageSize=" + std::to_string(size);
+}
+
+void EventFollower::start() {
+  std::map<int, std::uint64_t> heights;
+  shards_.clear();
+  if (hub_.dialect() == Dialect::kSnapchain) {
+    hub_.get("hub info", "/v1/info", [&](std::string_view body) {
+      for (const ShardHead& h : parse_shards(body)) {
+        heights[h.shard] = h.max_height;
+      }
+    });
+    for (const auto& [shard, height] : heights) {
+      shards_.push_back(shard);
+    }
+  } else {
+    shards_ = {0};
+  }
+  const std::string hub_id = redact_url(settings_.hub_url);
+  Db& db = hub_.db();
+  FarcasterStore& store = hub_.store();
+  db.with_transaction([&](pqxx::work& tx) {
+    for (int shard : shards_) {
+      Cursor& c = cursors_[shard];
+      const auto stored = store.cursor(tx, hub_.worker(), cursor_key(shard));
+      const json j = stored ? json::parse(*stored, nullptr, false) : json();
+      if (j.is_object() && j.value("hub", "") == hub_id && j.contains("next") &&
+          j["next"].is_number_unsigned()) {
+        c.stored = j["next"].get<std::uint64_t>();
+      } else {
+        // New here (or the cursor is another hub's): start at the head. History comes from
+        // the per-fid backfill, which runs after this commits.
+        c.stored = head(shard, heights[shard]);
+        store.set_cursor(tx, hub_.worker(), cursor_key(shard),
+                         json{{"hub", hub_id}, {"next", c.stored}}.dump());
+        spdlog::info("events: shard {} starts at the hub's head (event id {})", shard, c.stored);
+      }
+      c.pos = c.stored;
+    }
+    for (const auto& key : store.cursor_keys(tx, hub_.worker(), kBackfillPrefix)) {
+      backfilled_.insert(std::stoull(key.substr(std::string(kBackfillPrefix).size())));
+    }
+  });
+  started_ = true;
+}
+
+void EventFollower::rewind() {
+  const std::uint64_t span = rewind_span();
+  for (auto& [shard, c] : cursors_) {
+    c.pos = c.stored - std::min(c.stored, span);
+    c.seen.erase(c.seen.begin(), c.seen.lower_bound(c.pos));
+  }
+}
+
+bool EventFollower::tracked(std::uint64_t fid) const {
+  return fid != 0 && (settings_.all_fids || tracked_.count(fid) > 0);
+}
+
+bool EventFollower::read_page(int shard, Cursor& c, EventBatch& batch, PollStats& stats) {
+  const int size = settings_.event_page_size;
+  EventPage page;
+  hub_.get("events shard " + std::to_string(shard), events_query(shard, c.pos, size),
+           [&page](std::string_view body) { page = parse_events(body); });
+  ++stats.requests;
+  stats.events += static_cast<std::int64_t>(page.events.size());
+  std::uint64_t next = c.pos;
+  for (const HubEvent& e : page.events) {
+    next = std::max(next, e.id + 1);
+    if (!c.seen.insert(e.id).second) {
+      continue;  // read before the rewind: applied already
+    }
+    if (tracked(e.fid)) {
+      batch.add(e);
+      ++stats.applied;
+    }
+  }
+  if (!page.events.empty()) {  // a hub may skip ahead; never back
+    next = std::max(next, page.next_page_event_id);
+  }
+  c.pos = next;
+  return page.events.size() < static_cast<std::size_t>(size);
+}
+
+void EventFollower::commit(int shard, Cursor& c, EventBatch& batch, PollStats& stats) {
+  const BatchRows rows = batch.rows();
+  const std::uint64_t stored = std::max(c.stored, c.pos);
+  if (rows.size() > 0 || stored != c.stored) {
+    FarcasterStore& store = hub_.store();
+    hub_.db().with_transaction([&](pqxx::work& tx) {
+      store.upsert_casts(tx, rows.casts);
+      store.delete_casts(tx, rows.removed_casts);
+      store.upsert_reactions(tx, rows.reactions);
+      store.delete_reactions(tx, rows.removed_reactions);
+      store.upsert_follows(tx, rows.links);
+      store.delete_follows(tx, rows.removed_links);
+      store.upsert_wallets(tx, rows.wallets, true);
+      store.upsert_wallets(tx, rows.unlinked_wallets, false);
+      store.merge_user_data(tx, rows.user_data);
+      if (stored != c.stored) {
+        store.set_cursor(tx, hub_.worker(), cursor_key(shard),
+                         json{{"hub", redact_url(settings_.hub_url)}, {"next", stored}}.dump());
+      }
+    });
+  }
+  stats.rows += static_cast<std::int64_t>(rows.size());
+  c.stored = stored;
+  c.seen.erase(c.seen.begin(), c.seen.lower_bound(c.stored - std::min(c.stored, rewind_span())));
+  batch.clear();
+}
+
+PollStats EventFollower::poll(Steady::time_point deadline) {
+  if (!started_) {
+    start();
+  }
+  PollStats stats;
+  for (int shard : shards_) {
+    Cursor& c = cursors_[shard];
+    // A page is committed with its cursor, except while re-reading the rewind window: that is
+    // gathered into one batch up to the cursor, so a re-read never shows a row going back to
+    // an older state (an add before its remove) between two transactions.
+    EventBatch batch;
+    for (;;) {
+      const bool caught_up = read_page(shard, c, batch, stats);
+      const bool late = Steady::now() >= deadline || hub_.stopping();
+      if (c.pos >= c.stored || caught_up || late) {
+        commit(shard, c, batch, stats);
+      }
+      if (caught_up) {
+        break;
+      }
+      if (late) {
+        stats.caught_up = false;
+        break;
+      }
+    }
+  }
+  return stats;
+}
+
+void EventFollower::refresh_fids() {
+  std::vector<std::uint64_t> fids;
+  if (settings_.all_fids) {
+    for (int shard : shards_) {
+      std::string token;
+      for (;;) {
+        std::string pq = "/v1/fids?pageSize=10000";
+        if (shard > 0) {
+          pq += "&shard_id=" + std::to_string(shard);
+        }
+        if (!token.empty()) {
+          pq += "&pageToken=" + url_escape(token);
+        }
+        FidPage page;
+        hub_.get("fids shard " + std::to_string(shard), pq,
+                 [&page](std::string_view body) { page = parse_fids(body); });
+        fids.insert(fids.end(), page.fids.begin(), page.fids.end());
+        if (page.next_page_token.empty() || page.fids.empty() || page.next_page_token == token) {
+          break;
+        }
+        token = page.next_page_token;
+      }
+    }
+    std::sort(fids.begin(), fids.end());
+    fids.erase(std::unique(fids.begin(), fids.end()), fids.end());
+  } else {
+    fids = hub_.fids_to_sync(std::numeric_limits<std::int64_t>::max());  // max_fids is poll's
+  }
+  tracked_order_ = std::move(fids);
+  tracked_ = std::unordered_set<std::uint64_t>(tracked_order_.begin(), tracked_order_.end());
+}
+
+std::vector<std::uint64_t> EventFollower::pending_backfill() const {
+  std::vector<std::uint64_t> out;
+  for (std::uint64_t f : tracked_order_) {
+    if (backfilled_.count(f) == 0) {
+      out.push_back(f);
+    }
+  }
+  return out;
+}
+
+void EventFollower::backfill(std::uint64_t fid) {
+  hub_.sync_fid(fid);
+  hub_.db().with_transaction([&](pqxx::work& tx) {
+    hub_.store().set_cursor(tx, hub_.worker(), kBackfillPrefix + std::to_string(fid), "1");
+  });
+  backfilled_.insert(fid);
+}
+
+void EventFollower::repair(WorkerContext& ctx) {
+  for (std::int64_t i = 0; i < settings_.repair_fids && !tracked_order_.empty(); ++i) {
+    const std::uint64_t fid = tracked_order_[repair_next_++ % tracked_order_.size()];
+    if (backfilled_.count(fid) == 0 || ctx.stopping()) {
+      continue;
+    }
+    try {
+      hub_.sync_fid(fid);
+      ctx.item_ok();
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const std::exception& e) {
+      ctx.item_failed("fid:" + std::to_string(fid), std::string("repair: ") + e.what());
+    }
+  }
+}
+
+void EventFollower::run_cycle(WorkerContext& ctx) {
+  const auto deadline =
+      ctx.once() ? Steady::time_point::max() : Steady::now() + settings_.tail_cycle;
+  if (!started_) {
+    start();
+  }
+  rewind();
+  const std::int64_t every =
+      settings_.all_fids ? kRefreshEvery * kNetworkRefreshEvery : kRefreshEvery;
+  if (cycles_++ % every == 0) {
+    refresh_fids();
+  }
+  const auto pending = pending_backfill();
+  const std::size_t limit =
+      ctx.once() ? pending.size()
+                 : std::min(pending.size(), static_cast<std::size_t>(settings_.backfill_fids));
+  for (std::size_t i = 0; i < limit && !ctx.stopping(); ++i) {
+    try {
+      backfill(pending[i]);
+      ctx.item_ok();
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const std::exception& e) {
+      ctx.item_failed("fid:" + std::to_string(pending[i]), std::string("backfill: ") + e.what());
+    }
+  }
+  repair(ctx);
+  PollStats total;
+  while (!ctx.stopping()) {
+    const PollStats s = poll(deadline);
+    total.requests += s.requests;
+    total.events += s.events;
+    total.applied += s.applied;
+    total.rows += s.rows;
+    if (s.applied > 0) {
+      ctx.item_ok(s.applied);
+    }
+    if ((ctx.once() && s.caught_up) || Steady::now() >= deadline) {
+      break;
+    }
+    if (s.caught_up && !ctx.pause(settings_.poll_interval)) {
+      break;
+    }
+  }
+  spdlog::debug("events: {} requests, {} events read, {} applied, {} row changes", total.requests,
+                total.events, total.applied, total.rows);
+}
+
+}  // namespace socialai::farcaster

@@ -1,0 +1,90 @@
+// EventFollower: the farcaster worker's events mode (docs/farcaster.md). It follows the hub's
+// event stream (GET /v1/events, per shard on Snapchain) behind a cursor per shard in
+// sync_state, applies the events of the tracked fids in batches (one transaction per page, with
+// the cursor that covers it), and uses HubSync's per-fid reconcile to backfill fids it has never
+// synced and to repair a few known ones per cycle. Not thread-safe: the worker's thread only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "common/worker_runtime.h"
+#include "workers/farcaster/event_batch.h"
+#include "workers/farcaster/farcaster_sync.h"
+#include "workers/farcaster/hub_events.h"
+
+namespace socialai::farcaster {
+
+struct PollStats {
+  std::int64_t requests = 0;  // GET /v1/events made
+  std::int64_t events = 0;    // events read
+  std::int64_t applied = 0;   // events of tracked fids applied
+  std::int64_t rows = 0;      // row changes sent to the database (after coalescing)
+  bool caught_up = true;      // every shard read to its end (not cut by the deadline)
+};
+
+class EventFollower {
+ public:
+  // `hub` must outlive the follower; its settings and database are used.
+  explicit EventFollower(HubSync& hub);
+
+  // Whether the hub serves GET /v1/events (a 404 says no). Throws on other failures.
+  bool supported();
+  // One events-mode cycle: start (first time), rewind, backfill, repair, then follow the
+  // stream until settings.tail_cycle has passed (under --once: until caught up), pausing
+  // settings.poll_interval between reads once caught up.
+  void run_cycle(WorkerContext& ctx);
+
+  // The steps, for tests and the benchmark.
+  // Loads the cursors; a shard without one (or with one from another hub) starts at the
+  // hub's head, committed at once, so that backfills taken afterwards are covered by it.
+  void start();
+  // Moves every read position back by settings.rewind from its cursor: events already applied
+  // in that window are skipped, late ones (ids below those already read) are applied.
+  void rewind();
+  // Reads every shard until caught up, `deadline` or SIGTERM, applying the tracked fids' events.
+  PollStats poll(std::chrono::steady_clock::time_point deadline =
+                     std::chrono::steady_clock::time_point::max());
+  // Re-reads the tracked fids: configured and known ones, or every fid of the network.
+  void refresh_fids();
+  // Tracked fids never backfilled, lowest first.
+  std::vector<std::uint64_t> pending_backfill() const;
+  // Per-fid reconcile of `fid` (HubSync::sync_fid), then marks it backfilled.
+  void backfill(std::uint64_t fid);
+  const std::vector<int>& shards() const { return shards_; }
+
+ private:
+  struct Cursor {
+    std::uint64_t stored = 0;      // committed: where reading resumes after a restart
+    std::uint64_t pos = 0;         // where the next read starts
+    std::set<std::uint64_t> seen;  // ids applied within the rewind window
+  };
+
+  std::string events_query(int shard, std::uint64_t from, int size) const;
+  std::uint64_t head(int shard, std::uint64_t max_height) const;
+  std::uint64_t rewind_span() const;
+  // Reads one page of one shard into `batch`; true if the shard is caught up.
+  bool read_page(int shard, Cursor& c, EventBatch& batch, PollStats& stats);
+  // Writes `batch` and the cursor at c.pos in one transaction (nothing if nothing changed).
+  void commit(int shard, Cursor& c, EventBatch& batch, PollStats& stats);
+  bool tracked(std::uint64_t fid) const;
+  void repair(WorkerContext& ctx);
+
+  HubSync& hub_;
+  const HubSettings& settings_;
+  bool started_ = false;
+  std::vector<int> shards_;  // {0} for Hubble
+  std::map<int, Cursor> cursors_;
+  std::unordered_set<std::uint64_t> tracked_;
+  std::vector<std::uint64_t> tracked_order_;
+  std::unordered_set<std::uint64_t> backfilled_;
+  std::size_t repair_next_ = 0;
+  std::int64_t cycles_ = 0;
+};
+
+}  // namespace socialai::farcaster
