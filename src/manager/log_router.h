@@ -177,6 +177,8 @@ class LogRouter {
                    Stream stream, const std::vector<Line>& lines, std::string_view ts,
                    std::size_t estimate) const;
   void writer_loop();
+  // Writes `batch` (`bytes` in all) to every output. REQUIRES: the caller set output_busy_.
+  void write_out(const std::vector<ChunkPtr>& batch, std::size_t bytes);
   void write_all(int fd, std::string_view data);
   // Every chunk of `batch`, in order (writev).
   void write_batch(int fd, const std::vector<ChunkPtr>& batch);
@@ -192,13 +194,16 @@ class LogRouter {
   const int out_fd_;
   std::optional<LogFileOptions> file_opts_;
   LogOutput output_;
+  // Output state (main_file_, worker_files_, writer_paths_, journal_warned_) belongs to
+  // whichever thread set output_busy_: the writer thread, or a write-through in write_lines.
   LogFile main_file_;
   std::atomic<bool> reopen_{false};
   std::map<std::string, std::string> worker_paths_;  // guarded by mu_
   bool worker_paths_changed_ = false;                // guarded by mu_
-  std::map<std::string, std::string> writer_paths_;  // the writer thread's copy
-  std::map<std::string, LogFile> worker_files_;      // writer thread only
-  bool journal_warned_ = false;                      // writer thread only
+  std::map<std::string, std::string> writer_paths_;  // the output's copy
+  std::map<std::string, LogFile> worker_files_;
+  bool journal_warned_ = false;
+  bool write_through_ = false;  // out_fd_ cannot stall (a regular file, /dev/null); constant
 
   mutable std::mutex mu_;
   std::condition_variable cv_data_, cv_room_, cv_flushed_;
@@ -206,6 +211,7 @@ class LogRouter {
   std::size_t pending_bytes_ = 0;
   std::uint64_t accepted_ = 0, written_ = 0;  // byte counts, for flush()
   bool done_ = false;
+  bool output_busy_ = false;  // a thread is writing to the outputs
   std::vector<ChunkPtr> free_;
   std::map<std::string, Ring> rings_;
   std::map<std::string, WorkerLogStats> stats_;

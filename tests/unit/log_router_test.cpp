@@ -11,6 +11,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 namespace socialai::manager {
 namespace {
@@ -91,6 +92,44 @@ TEST_F(LogRouterTest, FastPathAgreesWithEscapingAtEveryLengthAndPosition) {
   r.write_lines("w", Stream::kStdout, lines(texts));
   r.flush();
   EXPECT_EQ(read("out"), want);
+}
+
+// Children's batches may be written straight from the calling thread (write-through) while
+// the writer thread writes queued ones (the manager's own lines, from any thread) to stdout,
+// log.file and a worker's own file: every line once, whole, in order per source, everywhere.
+TEST_F(LogRouterTest, WriteThroughAndQueuedWritesNeverInterleave) {
+  LogOutput o;
+  o.worker_files = {{"w", dir_ + "/w.log"}};
+  LogRouter r(LogFormat::kText, out_, LogFileOptions{dir_ + "/all.log", 1u << 30, 2}, o);
+  constexpr int kBatches = 2000;
+  std::thread manager([&r] {
+    for (int i = 0; i < kBatches; ++i) r.write_manager("info", "m" + std::to_string(i));
+  });
+  for (int i = 0; i < kBatches; ++i) {
+    const std::string a = "w" + std::to_string(i) + "a", b = "w" + std::to_string(i) + "b";
+    r.write_lines("w", Stream::kStdout, lines({a, b}));
+  }
+  manager.join();
+  r.flush();
+  for (const std::string file : {"out", "all.log", "w.log"}) {
+    std::istringstream in(read(file));
+    std::string line;
+    int next_w = 0, next_m = 0;
+    while (std::getline(in, line)) {
+      if (line.rfind("[w] w", 0) == 0) {
+        const std::string want = "[w] w" + std::to_string(next_w / 2) + (next_w % 2 ? "b" : "a");
+        ASSERT_EQ(line, want) << file;
+        ++next_w;
+      } else {
+        const std::string want = " info m" + std::to_string(next_m);
+        ASSERT_EQ(line.rfind("[manager] ", 0), 0u) << file << ": " << line;
+        ASSERT_EQ(line.substr(line.size() - want.size()), want) << file;
+        ++next_m;
+      }
+    }
+    EXPECT_EQ(next_w, 2 * kBatches) << file;
+    EXPECT_EQ(next_m, file == "w.log" ? 0 : kBatches) << file;
+  }
 }
 
 TEST_F(LogRouterTest, StampsBareLinesTagsStderrAndCopiesAWorkersFile) {
