@@ -36,39 +36,40 @@ std::string now_iso() {
   return out;
 }
 
-// True when every byte is printable ASCII (0x20..0x7f), the fast path. As signed bytes those
-// are exactly the ones greater than 0x1f (0x80 and up are negative): 16 at a time with SSE2.
+// Printable ASCII (0x20..0x7f) for the log is what needs no escaping. As signed bytes those are
+// exactly the ones greater than 0x1f (0x80 and up are negative).
+bool printable(char c) { return static_cast<signed char>(c) > 0x1f; }
+
+#if defined(__SSE2__)
+// The same test for 16 bytes at once.
+bool printable(__m128i v) {
+  return _mm_movemask_epi8(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f))) == 0xffff;
+}
+__m128i load16(const char* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+#endif
+
+// True when every byte is printable: the fast path, 16 at a time with SSE2.
 bool all_ascii_printable(std::string_view s) {
   const char* p = s.data();
   std::size_t n = s.size();
 #if defined(__SSE2__)
-  const __m128i low = _mm_set1_epi8(0x1f);
-  while (n >= 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    if (_mm_movemask_epi8(_mm_cmpgt_epi8(v, low)) != 0xffff) {
+  for (; n >= 16; p += 16, n -= 16) {
+    if (!printable(load16(p))) {
       return false;
     }
-    p += 16;
-    n -= 16;
   }
 #endif
-  for (; n > 0; --n, ++p) {
-    if (static_cast<signed char>(*p) <= 0x1f) {
-      return false;
-    }
-  }
-  return true;
+  return std::all_of(p, p + n, [](char c) { return printable(c); });
 }
 
-// Copies `n` bytes to `dst` if they are all printable ASCII (as all_ascii_printable), checking
-// and copying in one pass; false (with `dst` partly written) otherwise.
+// Copies `n` bytes to `dst` if they are all printable, checking and copying in one pass; false
+// (with `dst` partly written) otherwise.
 bool copy_printable(char* dst, const char* src, std::size_t n) {
 #if defined(__SSE2__)
-  const __m128i low = _mm_set1_epi8(0x1f);
   auto block = [&](std::size_t at) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + at));
+    const __m128i v = load16(src + at);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + at), v);
-    return _mm_movemask_epi8(_mm_cmpgt_epi8(v, low)) == 0xffff;
+    return printable(v);
   };
   if (n >= 16) {
     std::size_t i = 0;
@@ -81,7 +82,7 @@ bool copy_printable(char* dst, const char* src, std::size_t n) {
   }
 #endif
   for (std::size_t i = 0; i < n; ++i) {
-    if (static_cast<signed char>(src[i]) <= 0x1f) {
+    if (!printable(src[i])) {
       return false;
     }
     dst[i] = src[i];
@@ -279,9 +280,9 @@ void LogRouter::Bytes::reserve(std::size_t n) {
 void LogRouter::format_text(Bytes& out, const std::string& prefix, const std::string& worker,
                             Stream stream, const std::vector<Line>& lines, std::string_view ts,
                             std::size_t estimate) const {
-  // The hot path of the aggregated log: a plain line (whole, printable ASCII) is three
-  // memcpy's into space reserved once per batch, without std::string's per-call checks.
-  // Other lines (pieces, escapes) go through format_line.
+  // The hot path of the aggregated log: a plain line (whole, printable ASCII) is its head and
+  // one checking copy into space reserved once per batch, without std::string's per-call
+  // checks. Other lines (pieces, escapes) go through format_line.
   const bool always = output_.timestamps == LogOutput::Stamp::kAlways;
   out.reserve(out.size() + estimate);
   std::string slow;
@@ -380,21 +381,14 @@ void LogRouter::write_lines(const std::string& worker, Stream stream,
     lock.unlock();
     cv_data_.notify_one();
   } else {
-    output_busy_ = true;
-    std::vector<ChunkPtr> batch(pending_.begin(), pending_.end());
-    batch.push_back(shared);
-    const std::size_t batch_bytes = pending_bytes_ + bytes;
-    pending_.clear();
-    pending_bytes_ = 0;
+    std::vector<ChunkPtr> batch;
+    const std::size_t batch_bytes = claim_output(batch) + bytes;
+    batch.push_back(shared);  // after what was queued before it
     lock.unlock();
     cv_room_.notify_all();
     write_out(batch, batch_bytes);
     lock.lock();
-    output_busy_ = false;
-    for (auto& c : batch) {
-      recycle(c);
-    }
-    written_ += batch_bytes;
+    release_output(batch, batch_bytes);
     const bool queued = !pending_.empty();
     lock.unlock();
     cv_flushed_.notify_all();
@@ -753,27 +747,36 @@ void LogRouter::writer_loop() {
     if (pending_.empty() && done_) {
       return;
     }
-    output_busy_ = true;
-    if (worker_paths_changed_) {
-      writer_paths_ = worker_paths_;
-      worker_paths_changed_ = false;
-    }
-    batch.assign(pending_.begin(), pending_.end());
-    pending_.clear();
-    const std::size_t bytes = pending_bytes_;
-    pending_bytes_ = 0;
+    const std::size_t bytes = claim_output(batch);
     lock.unlock();
     cv_room_.notify_all();
     write_out(batch, bytes);
     lock.lock();
-    output_busy_ = false;
-    for (auto& c : batch) {
-      recycle(c);
-    }
-    batch.clear();
-    written_ += bytes;
+    release_output(batch, bytes);
     cv_flushed_.notify_all();
   }
+}
+
+std::size_t LogRouter::claim_output(std::vector<ChunkPtr>& batch) {
+  output_busy_ = true;
+  if (worker_paths_changed_) {
+    writer_paths_ = worker_paths_;
+    worker_paths_changed_ = false;
+  }
+  batch.insert(batch.end(), pending_.begin(), pending_.end());
+  pending_.clear();
+  const std::size_t bytes = pending_bytes_;
+  pending_bytes_ = 0;
+  return bytes;
+}
+
+void LogRouter::release_output(std::vector<ChunkPtr>& batch, std::size_t bytes) {
+  output_busy_ = false;
+  for (auto& c : batch) {
+    recycle(c);
+  }
+  batch.clear();
+  written_ += bytes;
 }
 
 void LogRouter::write_out(const std::vector<ChunkPtr>& batch, std::size_t bytes) {

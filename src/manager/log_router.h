@@ -177,7 +177,12 @@ class LogRouter {
                    Stream stream, const std::vector<Line>& lines, std::string_view ts,
                    std::size_t estimate) const;
   void writer_loop();
-  // Writes `batch` (`bytes` in all) to every output. REQUIRES: the caller set output_busy_.
+  // The outputs change hands: claim_output() makes the caller their writer (output_busy_) and
+  // appends every queued chunk to `batch`, returning their bytes; release_output() recycles
+  // the written batch and counts it. REQUIRES: mu_ held; for claim_output, !output_busy_.
+  std::size_t claim_output(std::vector<ChunkPtr>& batch);
+  void release_output(std::vector<ChunkPtr>& batch, std::size_t bytes);
+  // Writes `batch` (`bytes` in all) to every output. REQUIRES: the caller claimed the output.
   void write_out(const std::vector<ChunkPtr>& batch, std::size_t bytes);
   void write_all(int fd, std::string_view data);
   // Every chunk of `batch`, in order (writev).
