@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Chaos run (docs/reliability.md): the sync workers under socialai-manager against the devnet,
 # while this script kill -9s random workers and the manager itself at random instants and stops
-# PostgreSQL once mid-cycle. Afterwards every synced table (and every cursor) must equal what
-# one clean, undisturbed sync of the same devnet data produces: nothing lost, nothing doubled.
+# PostgreSQL once mid-cycle, while the devnet's Farcaster hub streams new events (adds, removes,
+# prunes, revokes, profile changes, some of them late) that the farcaster worker follows in
+# events mode. Afterwards every synced table (and every cursor) must equal what one clean,
+# undisturbed sync of the final devnet data produces: nothing lost, nothing doubled.
 # Also checks that the manager reports the database down while it is, and that nothing is left
 # running at the end.
 #
@@ -120,11 +122,8 @@ dump() {  # dump DB -> $WORK/DB.dump
   done
 }
 
-log "clean run"
 prepare clean
 prepare chaos
-converge clean
-dump clean
 
 # --- chaos
 status_json() { curl -s --max-time 2 "http://127.0.0.1:$MANAGER_PORT/api/workers/status" || true; }
@@ -146,11 +145,15 @@ print(random.choice(rows)["pid"] if rows else "")' "$RANDOM" 2>/dev/null || true
 
 start_manager
 curl -s -X POST "$DEVNET/_devnet/faults" -d '{"service":"*","rate":0.1}' >/dev/null
-kills=0 manager_kills=0 db_down_seen=0 db_stopped=0 round=0
+kills=0 manager_kills=0 db_down_seen=0 db_stopped=0 round=0 events_posted=0
 end=$((SECONDS + duration))
 while [ $SECONDS -lt $end ]; do
   sleep "0.$((2 + RANDOM % 8))"
   round=$((round + 1))
+  # New hub events for the stream path, the last few of each batch late (ids behind ones served).
+  curl -s --max-time 5 -X POST "$DEVNET/_devnet/farcaster/events" \
+    -d "{\"count\": $((10 + RANDOM % 40)), \"fids\": [1, 2, 3, 4, 5, 6], \"late\": 3, \"late_ms\": 2000}" \
+    >/dev/null && events_posted=$((events_posted + 1))
   roll=$((RANDOM % 100))
   [ $((round % 12)) -eq 6 ] && roll=0  # the manager too, every dozen rounds at least
   if [ $db_stopped -eq 0 ] && [ $SECONDS -ge $((end - duration / 2)) ]; then
@@ -186,7 +189,7 @@ while [ $SECONDS -lt $end ]; do
     fi
   fi
 done
-log "chaos done: $kills worker kills, $manager_kills manager kills, PostgreSQL stopped once"
+log "chaos done: $kills worker kills, $manager_kills manager kills, PostgreSQL stopped once, $events_posted batches of hub events"
 curl -s -X POST "$DEVNET/_devnet/faults" -d '{"service":"*","rate":0}' >/dev/null
 kill -TERM "$manager_pid"
 wait "$manager_pid" || die "manager exited with $? after SIGTERM"
@@ -194,6 +197,15 @@ manager_pid=""
 left="$(pgrep -f "^$B/socialai-worker-" || true)"
 [ -z "$left" ] || die "processes left behind after the manager stopped: $left"
 
+# The stream path ran under the chaos (events mode: a cursor per shard), not only in the
+# converging runs below.
+stream_cursors=$(psql_db chaos "SELECT count(*) FROM sync_state WHERE key LIKE 'events:%'")
+[ "$stream_cursors" -gt 0 ] || die "the farcaster worker never followed the hub's event stream"
+log "before converging: $stream_cursors event cursors, $(psql_db chaos "SELECT count(*) FROM external_posts WHERE source = 'farcaster'") farcaster casts"
+# The clean run syncs the final data (the events changed it) from nothing, undisturbed.
+log "clean run"
+converge clean
+dump clean
 log "converging the chaos database"
 converge chaos
 dump chaos

@@ -386,7 +386,7 @@ WorkerConfig parse_worker(const Validator& v, const std::string& name, const jso
   static const std::set<std::string> kCommon = {
       "enabled", "path",    "interval_ms",    "args",     "env",        "max_memory_mb",
       "nice",    "cpu_max", "max_open_files", "settings", "memory_max", "env_passthrough",
-      "log_file"};
+      "log_file", "history_days"};
   const auto& known = known_worker_keys();
   const auto it = known.find(name);
   std::set<std::string> specific = it == known.end() ? std::set<std::string>{} : it->second;
@@ -404,6 +404,7 @@ WorkerConfig parse_worker(const Validator& v, const std::string& name, const jso
   }
   w.interval = std::chrono::milliseconds(
       v.get_int(j, path, "interval_ms", 60000, 10, std::int64_t{7} * 86400 * 1000));
+  w.history_days = static_cast<int>(v.get_int(j, path, "history_days", 14, 1, 3650));
   if (j.contains("args")) {
     if (!j["args"].is_array()) {
       v.fail(path + ".args", "must be an array of strings");

@@ -49,6 +49,8 @@ struct WorkerConfig {
   bool enabled = true;
   std::string path;  // as written; resolved by the manager
   std::chrono::milliseconds interval{60000};
+  // Days of worker_runs and worker_errors rows the worker keeps (it prunes older ones hourly).
+  int history_days = 14;
   std::vector<std::string> args;
   std::map<std::string, std::string> env;
   // Variables the worker may inherit from the manager besides the common ones: those named

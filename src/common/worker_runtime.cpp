@@ -18,6 +18,7 @@
 
 #include "common/logging.h"
 #include "common/migrate.h"
+#include "common/partition_leases.h"
 #include "socialai/version.h"
 
 namespace socialai {
@@ -78,7 +79,9 @@ using std::chrono::milliseconds;
 constexpr const char* kChannel = "socialai_config";
 constexpr std::size_t kMaxBufferedErrors = 10000;
 constexpr milliseconds kMaxHeartbeatEvery{30000};
-constexpr milliseconds kLeaseRetry{500};  // a standby's lock attempts: takeover within ~1 s
+constexpr milliseconds kLeaseRetry{500};  // lease attempts and partition balancing: takeover within ~1 s
+constexpr std::chrono::hours kPruneEvery{1};
+constexpr std::int64_t kPruneBatch = 10000;
 
 std::atomic<bool> g_stop{false};
 int g_signal_pipe[2] = {-1, -1};
@@ -152,6 +155,7 @@ class Runtime final : public WorkerContext {
     if (const auto* wc = config_.find_worker(name_)) {
       file_settings_ = wc->settings;
       interval_ = wc->interval;
+      history_days_ = wc->history_days;
     }
     settings_ = file_settings_;
   }
@@ -178,9 +182,30 @@ class Runtime final : public WorkerContext {
   bool once() const override { return once_; }
   // Waits on the same things as the main loop (the signal pipe and NOTIFY), so a continuous
   // worker's cycle ends within `d` of a settings change and at once on SIGTERM.
+  // A partitioned worker's leases are balanced here too (every kLeaseRetry): a cycle ends when
+  // partitions were taken over or some are to be handed to another instance.
   bool pause(milliseconds d) override {
     if (g_stop.load()) {
       return false;
+    }
+    if (parts_) {
+      const auto now = Clock::now();
+      if (now >= next_balance_) {
+        next_balance_ = now + kLeaseRetry;
+        const bool took = parts_->balance(false);
+        if (parts_->over_aim()) {
+          next_balance_ = now;  // release right after this cycle
+          return false;
+        }
+        if (took) {
+          log_partitions();
+          return false;  // the next cycle works on them too
+        }
+      }
+      d = std::min(d, std::chrono::duration_cast<milliseconds>(next_balance_ - now));
+    }
+    if (Clock::now() >= next_heartbeat_) {
+      heartbeat();  // a long continuous cycle still beats
     }
     if (!db_.wait_for_notification(d, g_signal_pipe[0]).empty()) {
       need_reload_ = true;
@@ -189,6 +214,9 @@ class Runtime final : public WorkerContext {
     return !g_stop.load();
   }
   void item_ok(std::int64_t n) override { items_ok_ += n; }
+  std::vector<std::string> held_partitions() const override {
+    return parts_ ? parts_->held() : std::vector<std::string>{};
+  }
   void set_note(const std::string& note) override {
     if (note != this->note()) {
       WorkerContext::set_note(note);
@@ -255,6 +283,7 @@ class Runtime final : public WorkerContext {
       }
       settings_ = std::move(merged);
       validated_ = false;
+      layout_known_ = false;  // the partitions may follow the settings
       if (setting("interval_ms")) {
         interval_ = milliseconds(setting_int("interval_ms", interval_.count()));
       }
@@ -278,12 +307,16 @@ class Runtime final : public WorkerContext {
   void heartbeat() {
     const std::optional<std::string> note =
         this->note().empty() ? std::nullopt : std::optional<std::string>(this->note());
+    const std::optional<std::string> partitions =
+        parts_ && !parts_->held().empty() ? std::optional<std::string>(parts_->held_text())
+                                          : std::nullopt;
     db_.with_transaction([&](pqxx::work& tx) {
       db_.exec(tx,
-               "INSERT INTO worker_heartbeats (worker, host, pid, state, note, beat_at) "
-               "VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (worker, host, pid) DO UPDATE "
-               "SET state = EXCLUDED.state, note = EXCLUDED.note, beat_at = now()",
-               name_, host_, pid_, state_, note);
+               "INSERT INTO worker_heartbeats (worker, host, pid, state, note, partitions, "
+               "beat_at) VALUES ($1, $2, $3, $4, $5, $6, now()) "
+               "ON CONFLICT (worker, host, pid) DO UPDATE SET state = EXCLUDED.state, "
+               "note = EXCLUDED.note, partitions = EXCLUDED.partitions, beat_at = now()",
+               name_, host_, pid_, state_, note, partitions);
       if (!pruned_) {
         // Rows of earlier processes of this worker on this host (a live one beats at least
         // every 30 s, so an hour-old row is a dead process's).
@@ -302,6 +335,9 @@ class Runtime final : public WorkerContext {
   // and it is keyed by the schema too, so separate deployments (or test schemas) in one
   // database do not exclude each other. Returns true while this instance is the active one.
   bool hold_lease() {
+    if (parts_) {
+      return hold_partitions();
+    }
     if (!worker_.exclusive() || lease_held_) {
       return true;
     }
@@ -331,6 +367,132 @@ class Runtime final : public WorkerContext {
     return false;
   }
 
+  // A partitioned worker (Worker::partitions): balances its partition leases between cycles
+  // (every kLeaseRetry) and is active while it holds at least one.
+  bool hold_partitions() {
+    const auto now = Clock::now();
+    bool changed = false;
+    if (now >= next_balance_) {
+      next_balance_ = now + kLeaseRetry;
+      changed = parts_->balance(true);
+      if (changed) {
+        log_partitions();
+      }
+    }
+    const bool active = !parts_->held().empty();
+    if (!active && state_ != "standby") {
+      spdlog::info("every {} partition is held by another instance; standing by", name_);
+      state_ = "standby";
+      changed = true;
+    } else if (active && state_ == "standby") {
+      state_ = "running";
+      next_cycle_ = now;
+      changed = true;
+    }
+    if (changed) {
+      heartbeat();  // before the cycle: operators see the partitions at once
+    }
+    return active;
+  }
+
+  void log_partitions() const {
+    spdlog::info("{}: holding {} of {} partitions ({} instance(s)){}{}", name_,
+                 parts_->held().size(), parts_->partitions().size(), parts_->members(),
+                 parts_->held().empty() ? "" : ": ", parts_->held_text());
+  }
+
+  // An exclusive worker's partitions (or its one lease) follow its validated settings, so
+  // validate runs here, before the lease is taken; a failure is recorded like a failed cycle
+  // and retried after the interval. Returns true once the layout is known.
+  bool prepare_layout() {
+    if (layout_known_) {
+      return true;
+    }
+    const auto t0 = Clock::now();
+    try {
+      if (!validated_) {
+        worker_.validate(*this);
+        validated_ = true;
+      }
+      std::vector<std::string> parts = worker_.partitions(*this);
+      if (parts.empty()) {
+        if (parts_) {
+          parts_->leave();
+          parts_.reset();
+        }
+      } else {
+        if (lease_held_) {  // it was one lease until now
+          db_.with_transaction([&](pqxx::work& tx) {
+            db_.exec(tx,
+                     "SELECT pg_advisory_unlock(hashtextextended("
+                     "'socialai.worker.' || current_schema() || '.' || $1, 0))",
+                     name_);
+          });
+          lease_held_ = false;
+        }
+        if (!parts_) {
+          parts_.emplace(db_, name_);
+        }
+        parts_->set_partitions(std::move(parts));
+        next_balance_ = Clock::now();
+      }
+      layout_known_ = true;
+      return true;
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const std::exception& e) {
+      const auto ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      db_.with_transaction([&](pqxx::work& tx) {
+        db_.exec(tx,
+                 "INSERT INTO worker_runs (worker, host, pid, finished_at, items_ok, "
+                 "items_failed, error) VALUES ($1, $2, $3, now(), 0, 0, $4)",
+                 name_, host_, pid_, std::string(e.what()));
+      });
+      spdlog::error("cycle failed after {:.0f} ms: {} (items ok=0 failed=0)", ms, e.what());
+      if (parts_) {
+        parts_->leave();  // back when it validates: the others take the partitions meanwhile
+      }
+      if (state_ == "starting") {
+        state_ = "running";
+      }
+      heartbeat();
+      return false;
+    }
+  }
+
+  // worker_runs and worker_errors keep history_days of this worker's rows: a continuous worker
+  // records a run every few seconds (8,640 a day at tail_ms 10 s). At most hourly, in bounded
+  // batches, so a first prune of a long history never holds a long transaction.
+  void prune_history() {
+    const auto now = Clock::now();
+    if (now < next_prune_) {
+      return;
+    }
+    next_prune_ = now + kPruneEvery;
+    std::int64_t runs = 0, errors = 0;
+    for (std::int64_t n = kPruneBatch; n == kPruneBatch && !g_stop.load();) {
+      n = db_.with_transaction([&](pqxx::work& tx) {
+        const auto r = db_.exec(tx,
+                                "DELETE FROM worker_runs WHERE id IN (SELECT id FROM worker_runs "
+                                "WHERE worker = $1 AND started_at < now() - make_interval(days => $2) "
+                                "LIMIT $3)",
+                                name_, history_days_, kPruneBatch);
+        const auto e = db_.exec(tx,
+                                "DELETE FROM worker_errors WHERE id IN (SELECT id FROM worker_errors "
+                                "WHERE worker = $1 AND created_at < now() - make_interval(days => $2) "
+                                "LIMIT $3)",
+                                name_, history_days_, kPruneBatch);
+        runs += r.affected_rows();
+        errors += e.affected_rows();
+        return std::max<std::int64_t>(r.affected_rows(), e.affected_rows());
+      });
+    }
+    if (runs + errors > 0) {
+      spdlog::info("pruned {} worker_runs and {} worker_errors rows older than {} days", runs,
+                   errors, history_days_);
+    }
+  }
+
   // Runs and records one cycle. Returns true if it succeeded: no error, and not every item
   // failed.
   bool run_cycle() {
@@ -355,6 +517,8 @@ class Runtime final : public WorkerContext {
       worker_.run_cycle(*this);
     } catch (const pqxx::broken_connection&) {
       throw;
+    } catch (const StopRequested& e) {
+      spdlog::info("cycle interrupted by the stop: {}", e.what());
     } catch (const std::exception& e) {
       error = e.what();
     }
@@ -405,8 +569,24 @@ class Runtime final : public WorkerContext {
           reload();  // also the polling fallback: once per interval at least
           need_reload_ = false;
         }
-        const bool active = !enabled_ || hold_lease();
+        bool active = true;
+        if (enabled_ && worker_.exclusive()) {
+          if (!layout_known_ && now >= next_cycle_ && !prepare_layout()) {
+            if (once) {
+              return 1;
+            }
+            next_cycle_ = Clock::now() + interval_;
+          }
+          active = layout_known_ && hold_lease();
+        }
         if (!enabled_) {
+          if (parts_ && !parts_->held().empty()) {
+            spdlog::info("{} disabled: releasing partitions {}", name_, parts_->held_text());
+          }
+          if (parts_) {
+            parts_->leave();
+            layout_known_ = false;
+          }
           if (once) {
             return 0;
           }
@@ -415,8 +595,12 @@ class Runtime final : public WorkerContext {
           }
         } else if (!active) {
           next_lease_try_ = Clock::now() + kLeaseRetry;
+          if (now >= next_cycle_) {  // a standby re-reads its settings once per interval
+            next_cycle_ = now + interval_;
+          }
         } else if (Clock::now() >= next_cycle_) {
           const bool ok = run_cycle();
+          prune_history();
           // A continuous worker paces itself inside its cycles; a failed cycle still waits.
           next_cycle_ = Clock::now() + (ok && worker_.continuous() ? milliseconds(0) : interval_);
           if (once) {
@@ -429,6 +613,9 @@ class Runtime final : public WorkerContext {
         auto deadline = std::min(next_cycle_, next_heartbeat_);
         if (state_ == "standby") {
           deadline = std::min(deadline, next_lease_try_);
+        }
+        if (parts_) {
+          deadline = std::min(deadline, next_balance_);
         }
         const auto wait = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
         const auto notes =
@@ -443,6 +630,13 @@ class Runtime final : public WorkerContext {
         if (lease_held_) {
           lease_held_ = false;  // the lock died with the session; take it again (or stand by)
           spdlog::warn("the {} lease was lost with the connection", name_);
+        }
+        if (parts_ && !parts_->held().empty()) {
+          spdlog::warn("the {} partitions {} were lost with the connection", name_,
+                       parts_->held_text());
+        }
+        if (parts_) {
+          parts_->lost();
         }
       } catch (const std::exception& e) {
         spdlog::error("{}", e.what());
@@ -479,10 +673,13 @@ class Runtime final : public WorkerContext {
   std::map<std::string, std::string> file_settings_, settings_;
   std::set<std::string> unknown_warned_;
   milliseconds interval_{60000};
+  int history_days_ = 14;
+  Clock::time_point next_prune_;
   bool migrated_ = false, listening_ = false, loaded_ = false, enabled_ = false;
   bool validated_ = false, need_reload_ = true, pruned_ = false, lease_held_ = false;
-  bool once_ = false;
-  Clock::time_point next_lease_try_;
+  bool once_ = false, layout_known_ = false;
+  std::optional<PartitionLeases> parts_;  // set for a worker with partitions
+  Clock::time_point next_lease_try_, next_balance_;
   std::string state_ = "starting";
   Clock::time_point next_cycle_, next_heartbeat_;
   std::int64_t items_ok_ = 0, items_failed_ = 0;

@@ -27,6 +27,13 @@ class DependencyError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Thrown by work abandoned because the worker is stopping (SIGTERM arrived mid-request): the
+// runtime records the cycle as interrupted, not failed. What was committed stays consistent.
+class StopRequested : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // What a Worker sees of the runtime during validate/run_cycle. Only the worker's thread.
 class WorkerContext {
  public:
@@ -60,6 +67,9 @@ class WorkerContext {
   // An empty note clears it. Log the event yourself as well; this is the standing state.
   virtual void set_note(const std::string& note) { note_ = note; }
   const std::string& note() const { return note_; }
+  // For a worker with Worker::partitions: the partitions this instance holds now, in the
+  // order listed. A cycle works on these only; the set changes only between cycles.
+  virtual std::vector<std::string> held_partitions() const { return {}; }
 
  private:
   std::string note_;
@@ -78,6 +88,13 @@ class Worker {
   // about a second of the holder's process or connection dying. Queue workers (ai, search)
   // share work with SKIP LOCKED instead and return false.
   virtual bool exclusive() const { return false; }
+  // For an exclusive worker whose work splits into partitions (e.g. "shard:1", "shard:2"):
+  // asked after validate (again after every re-validation). Non-empty: instead of the one
+  // lease, the runtime shares the partitions among the live instances with a lock per
+  // partition (common/partition_leases.h), so N instances split the work and take over a dead
+  // one's partitions within about a second; an instance stands by only when none is free.
+  // Empty (the default): one lease for the whole worker.
+  virtual std::vector<std::string> partitions(WorkerContext&) { return {}; }
   // One cycle. A thrown exception fails the cycle (worker_runs.error); pqxx::broken_connection
   // makes the runtime reconnect.
   virtual void run_cycle(WorkerContext& ctx) = 0;

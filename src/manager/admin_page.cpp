@@ -221,6 +221,7 @@ function update(r, w) {
   if (w.cpuSeconds != null) meta.push('CPU ' + w.cpuSeconds.toFixed(1) + ' s');
   if (w.rssBytes != null) meta.push('RSS ' + (w.rssBytes / 1048576).toFixed(1) + ' MiB');
   if (w.heartbeatState) meta.push('heartbeat ' + w.heartbeatState);
+  if (w.partitions) meta.push('partitions ' + w.partitions);
   set(r.meta, meta.join(' · '));
   loadLog(r);
 }

@@ -28,6 +28,9 @@ std::vector<Heartbeat> parse_heartbeats(const std::string& text) {
     if (r.contains("note") && r["note"].is_string()) {
       h.note = r["note"].get<std::string>();
     }
+    if (r.contains("partitions") && r["partitions"].is_string()) {
+      h.partitions = r["partitions"].get<std::string>();
+    }
     out.push_back(std::move(h));
   }
   return out;
@@ -65,6 +68,7 @@ SELECT w.name,
            ORDER BY r.started_at DESC LIMIT 1) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
   coalesce(s.ok, 0), coalesce(s.failed, 0), coalesce(s.ok10, 0),
   (SELECT json_agg(json_build_object('pid', h.pid, 'state', h.state, 'note', h.note,
+                   'partitions', h.partitions,
                    'age', extract(epoch FROM now() - h.beat_at)::float8))::text
      FROM worker_heartbeats h WHERE h.worker = w.name AND h.host = $2),
   f.enabled,

@@ -45,6 +45,7 @@ std::string status_to_json(const std::vector<WorkerStatus>& rows) {
                    {"rssBytes", opt(s.rss_bytes)},
                    {"heartbeatState", opt(s.heartbeat_state)},
                    {"note", opt(s.note)},
+                   {"partitions", opt(s.partitions)},
                    {"database", opt(s.database)},
                    {"databaseError", opt(s.database_error)},
                    {"recentErrors", errors(s.db.recent_errors)}});

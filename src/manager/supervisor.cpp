@@ -469,6 +469,7 @@ std::vector<WorkerStatus> Supervisor::status() const {
     if (hb != nullptr) {
       r.heartbeat_state = hb->state;
       r.note = hb->note;
+      r.partitions = hb->partitions;
       // A running child that waits for another instance's lease (SPEC §8) shows as standby.
       if (hb->state == "standby" && s.healdec.state() == WorkerState::kRunning) {
         r.state = "standby";

@@ -21,6 +21,7 @@ struct Heartbeat {
   double age_s = 0;
   std::string state;
   std::optional<std::string> note;
+  std::optional<std::string> partitions;  // held partition leases ("shard:1, shard:2")
 };
 
 // What the database says about one worker (from DbPoller).
@@ -70,6 +71,7 @@ struct WorkerStatus {
   std::optional<std::uint64_t> rss_bytes;
   std::optional<std::string> heartbeat_state;
   std::optional<std::string> note;  // the worker's standing note (WorkerContext::set_note)
+  std::optional<std::string> partitions;  // the partitions its child holds (partition leases)
   // "up" or "down" as the status poller last found PostgreSQL (nullopt: no database or no
   // answer yet); while down, the database-derived fields are the last known values.
   std::optional<std::string> database;

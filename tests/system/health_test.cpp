@@ -286,5 +286,38 @@ TEST_F(Health, OnceExitsOneWhenEveryItemFailed) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
+// A worker keeps history_days of its own worker_runs and worker_errors rows, and prunes older
+// ones (a continuous worker records a run every few seconds); other workers' rows stay.
+TEST_F(Health, RunsAndErrorsOlderThanHistoryDaysArePruned) {
+  const std::string file = dir_ + "/c.json";
+  std::ofstream(file) << json{{"database", {{"url", schema_.url()}}},
+                              {"workers", {{"lease", {{"history_days", 14}}}}}}
+                             .dump();
+  auto r = run_command({SOCIALAI_LEASE_WORKER_BIN, "--once", "--config", file});  // migrates
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  sql("DELETE FROM worker_runs; DELETE FROM worker_errors;"
+      "INSERT INTO worker_runs (worker, host, pid, started_at) SELECT w, 'h', 1, now() - d "
+      "FROM (VALUES ('lease', interval '20 days'), ('lease', interval '15 days'), "
+      "('lease', interval '13 days'), ('other', interval '20 days')) v(w, d);"
+      "INSERT INTO worker_errors (worker, item_ref, error, created_at) SELECT w, 'i', 'e', "
+      "now() - d FROM (VALUES ('lease', interval '30 days'), ('lease', interval '1 day'), "
+      "('other', interval '30 days')) v(w, d)");
+  r = run_command({SOCIALAI_LEASE_WORKER_BIN, "--once", "--config", file});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("pruned 2 worker_runs and 1 worker_errors rows older than 14 days"),
+            std::string::npos)
+      << r.out << r.err;
+  pqxx::connection c(schema_.url());
+  pqxx::work tx(c);
+  auto count = [&](const std::string& q) { return tx.exec1(q)[0].as<int>(); };
+  EXPECT_EQ(count("SELECT count(*) FROM worker_runs WHERE worker = 'lease' "
+                  "AND started_at < now() - interval '14 days'"),
+            0);
+  EXPECT_EQ(count("SELECT count(*) FROM worker_runs WHERE worker = 'lease'"), 2);  // 13 days, now
+  EXPECT_EQ(count("SELECT count(*) FROM worker_runs WHERE worker = 'other'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM worker_errors WHERE worker = 'lease'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM worker_errors WHERE worker = 'other'"), 1);
+}
+
 }  // namespace
 }  // namespace socialai::testing

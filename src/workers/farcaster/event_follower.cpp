@@ -72,47 +72,103 @@ std::string EventFollower::events_query(int shard, std::uint64_t from, int size)
   return pq + "from_event_id=" + std::to_string(from) + "&pageSize=" + std::to_string(size);
 }
 
+std::vector<int> EventFollower::hub_shards() const {
+  if (hub_.dialect() != Dialect::kSnapchain) {
+    return {0};
+  }
+  std::vector<int> out;
+  hub_.get("hub info", "/v1/info", [&](std::string_view body) {
+    for (const ShardHead& h : parse_shards(body)) {
+      out.push_back(h.shard);
+    }
+  });
+  return out;
+}
+
+void EventFollower::use_shards(const std::vector<int>& held) {
+  if (held == wanted_) {
+    return;
+  }
+  wanted_ = held;
+  started_ = false;  // the next cycle reads the hub's shards and the cursors again
+  cycles_ = 0;       // and the tracked fids
+  repair_next_ = 0;
+}
+
+bool EventFollower::owns(std::uint64_t fid) const {
+  if (settings_.all_fids || shards_.size() >= hub_shard_count_ || shards_ == std::vector<int>{0}) {
+    return true;
+  }
+  const int shard = static_cast<int>(fid % hub_shard_count_) + 1;
+  return std::find(shards_.begin(), shards_.end(), shard) != shards_.end();
+}
+
 void EventFollower::start() {
-  std::map<int, std::uint64_t> heights;
+  heights_.clear();
   shards_.clear();
   if (hub_.dialect() == Dialect::kSnapchain) {
     hub_.get("hub info", "/v1/info", [&](std::string_view body) {
       for (const ShardHead& h : parse_shards(body)) {
-        heights[h.shard] = h.max_height;
+        heights_[h.shard] = h.max_height;
       }
     });
-    for (const auto& [shard, height] : heights) {
-      shards_.push_back(shard);
+    for (const auto& [shard, height] : heights_) {
+      if (wanted_.empty() || std::find(wanted_.begin(), wanted_.end(), shard) != wanted_.end()) {
+        shards_.push_back(shard);
+      }
     }
+    hub_shard_count_ = std::max<std::size_t>(1, heights_.size());
   } else {
     shards_ = {0};
+    hub_shard_count_ = 1;
   }
+  load_cursors();
+  load_backfill_marks();
+  started_ = true;
+}
+
+void EventFollower::load_cursors() {
   const std::string hub_id = redact_url(settings_.hub_url);
   Db& db = hub_.db();
   FarcasterStore& store = hub_.store();
+  std::map<int, Cursor> kept;
   db.with_transaction([&](pqxx::work& tx) {
     for (int shard : shards_) {
-      Cursor& c = cursors_[shard];
       const auto stored = store.cursor(tx, hub_.worker(), cursor_key(shard));
       const json j = stored ? json::parse(*stored, nullptr, false) : json();
+      std::uint64_t next = 0;
       if (j.is_object() && j.value("hub", "") == hub_id && j.contains("next") &&
           j["next"].is_number_unsigned()) {
-        c.stored = j["next"].get<std::uint64_t>();
+        next = j["next"].get<std::uint64_t>();
       } else {
         // New here (or the cursor is another hub's): start at the head. History comes from
         // the per-fid backfill, which runs after this commits.
-        c.stored = head(shard, heights[shard]);
+        next = head(shard, heights_[shard]);
         store.set_cursor(tx, hub_.worker(), cursor_key(shard),
-                         json{{"hub", hub_id}, {"next", c.stored}}.dump());
-        spdlog::info("events: shard {} starts at the hub's head (event id {})", shard, c.stored);
+                         json{{"hub", hub_id}, {"next", next}}.dump());
+        spdlog::info("events: shard {} starts at the hub's head (event id {})", shard, next);
       }
-      c.pos = c.stored;
+      const auto it = cursors_.find(shard);
+      if (it != cursors_.end() && it->second.stored == next) {
+        kept[shard] = std::move(it->second);  // ours all along: keep what was read
+      } else {
+        // New to this instance, or moved on by another one meanwhile: from the database.
+        Cursor& c = kept[shard];
+        c.stored = next;
+        c.pos = next;
+      }
     }
-    for (const auto& key : store.cursor_keys(tx, hub_.worker(), kBackfillPrefix)) {
+  });
+  cursors_ = std::move(kept);
+}
+
+void EventFollower::load_backfill_marks() {
+  hub_.db().with_transaction([&](pqxx::work& tx) {
+    backfilled_.clear();
+    for (const auto& key : hub_.store().cursor_keys(tx, hub_.worker(), kBackfillPrefix)) {
       backfilled_.insert(std::stoull(key.substr(std::string(kBackfillPrefix).size())));
     }
   });
-  started_ = true;
 }
 
 void EventFollower::rewind() {
@@ -127,11 +183,18 @@ bool EventFollower::tracked(std::uint64_t fid) const {
   return fid != 0 && (settings_.all_fids || tracked_.count(fid) > 0);
 }
 
-bool EventFollower::read_page(int shard, Cursor& c, EventBatch& batch, PollStats& stats) {
+std::future<EventPage> EventFollower::read_ahead(int shard, std::uint64_t from) {
+  return std::async(std::launch::async, [this, shard, from] {
+    EventPage page;
+    hub_.get_ahead("events shard " + std::to_string(shard),
+                   events_query(shard, from, settings_.event_page_size),
+                   [&page](std::string_view body) { page = parse_events(body); });
+    return page;
+  });
+}
+
+bool EventFollower::take_page(EventPage page, Cursor& c, EventBatch& batch, PollStats& stats) {
   const int size = settings_.event_page_size;
-  EventPage page;
-  hub_.get("events shard " + std::to_string(shard), events_query(shard, c.pos, size),
-           [&page](std::string_view body) { page = parse_events(body); });
   ++stats.requests;
   stats.events += static_cast<std::int64_t>(page.events.size());
   std::uint64_t next = c.pos;
@@ -188,12 +251,25 @@ PollStats EventFollower::poll(Steady::time_point deadline) {
     Cursor& c = cursors_[shard];
     // A page is committed with its cursor, except while re-reading the rewind window: that is
     // gathered into one batch up to the cursor, so a re-read never shows a row going back to
-    // an older state (an add before its remove) between two transactions.
+    // an older state (an add before its remove) between two transactions. So a stop within the
+    // window drops what was gathered (the cursor has not moved: it is read again next time),
+    // and the deadline only counts once the window is behind.
     EventBatch batch;
+    // The next page is read (HTTP and JSON) on another thread while this one writes the last.
+    std::future<EventPage> next = read_ahead(shard, c.pos);
     for (;;) {
-      const bool caught_up = read_page(shard, c, batch, stats);
-      const bool late = Steady::now() >= deadline || hub_.stopping();
-      if (c.pos >= c.stored || caught_up || late) {
+      const bool caught_up = take_page(next.get(), c, batch, stats);
+      const bool in_window = c.pos < c.stored && !caught_up;
+      if (in_window && hub_.stopping()) {
+        c.seen.clear();  // none of the window was applied
+        stats.caught_up = false;
+        break;
+      }
+      const bool late = hub_.stopping() || (!in_window && Steady::now() >= deadline);
+      if (!caught_up && !late) {
+        next = read_ahead(shard, c.pos);
+      }
+      if (!in_window) {
         commit(shard, c, batch, stats);
       }
       if (caught_up) {
@@ -243,7 +319,7 @@ void EventFollower::refresh_fids() {
 std::vector<std::uint64_t> EventFollower::pending_backfill() const {
   std::vector<std::uint64_t> out;
   for (std::uint64_t f : tracked_order_) {
-    if (backfilled_.count(f) == 0) {
+    if (backfilled_.count(f) == 0 && owns(f)) {
       out.push_back(f);
     }
   }
@@ -261,13 +337,15 @@ void EventFollower::backfill(std::uint64_t fid) {
 void EventFollower::repair(WorkerContext& ctx) {
   for (std::int64_t i = 0; i < settings_.repair_fids && !tracked_order_.empty(); ++i) {
     const std::uint64_t fid = tracked_order_[repair_next_++ % tracked_order_.size()];
-    if (backfilled_.count(fid) == 0 || ctx.stopping()) {
+    if (backfilled_.count(fid) == 0 || !owns(fid) || ctx.stopping()) {
       continue;
     }
     try {
       hub_.sync_fid(fid);
       ctx.item_ok();
     } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const StopRequested&) {
       throw;
     } catch (const std::exception& e) {
       ctx.item_failed("fid:" + std::to_string(fid), std::string("repair: ") + e.what());
@@ -280,6 +358,8 @@ void EventFollower::run_cycle(WorkerContext& ctx) {
       ctx.once() ? Steady::time_point::max() : Steady::now() + settings_.tail_cycle;
   if (!started_) {
     start();
+  } else if (!wanted_.empty()) {
+    load_cursors();  // with shard leases, another instance may have held a shard meanwhile
   }
   rewind();
   const std::int64_t every =
@@ -296,6 +376,8 @@ void EventFollower::run_cycle(WorkerContext& ctx) {
       backfill(pending[i]);
       ctx.item_ok();
     } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const StopRequested&) {
       throw;
     } catch (const std::exception& e) {
       ctx.item_failed("fid:" + std::to_string(pending[i]), std::string("backfill: ") + e.what());
@@ -315,7 +397,9 @@ void EventFollower::run_cycle(WorkerContext& ctx) {
     if ((ctx.once() && s.caught_up) || Steady::now() >= deadline) {
       break;
     }
-    if (s.caught_up && !ctx.pause(settings_.poll_interval)) {
+    // Caught up: wait for new events. Otherwise only a look at the runtime (settings, signals,
+    // partitions to take over) between reads.
+    if (!ctx.pause(s.caught_up ? settings_.poll_interval : std::chrono::milliseconds(0))) {
       break;
     }
   }

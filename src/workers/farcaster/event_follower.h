@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <map>
 #include <set>
 #include <string>
@@ -41,7 +42,13 @@ class EventFollower {
   void run_cycle(WorkerContext& ctx);
 
   // The steps, for tests and the benchmark.
-  // Loads the cursors; a shard without one (or with one from another hub) starts at the
+  // The hub's shards: Snapchain's user shards from /v1/info, {0} on Hubble. Throws on failure.
+  std::vector<int> hub_shards() const;
+  // Restricts the follower to `held` (the shard leases this instance holds; empty: every
+  // shard). A change restarts it: cursors and backfill marks are read again from the database,
+  // where the previous holder committed them, and the tracked fids are re-read.
+  void use_shards(const std::vector<int>& held);
+  // Loads the cursors of the shards in use; a shard without one (or with one from another hub) starts at the
   // hub's head, committed at once, so that backfills taken afterwards are covered by it.
   void start();
   // Moves every read position back by settings.rewind from its cursor: events already applied
@@ -65,20 +72,35 @@ class EventFollower {
     std::set<std::uint64_t> seen;  // ids applied within the rewind window
   };
 
+  // Reads the cursors of the shards in use from the database: a shard
+  // whose committed cursor is the one in memory keeps what was read since; any other starts
+  // from the database's (or the hub's head, committed, if it has none).
+  void load_cursors();
+  void load_backfill_marks();
   std::string events_query(int shard, std::uint64_t from, int size) const;
   std::uint64_t head(int shard, std::uint64_t max_height) const;
   std::uint64_t rewind_span() const;
-  // Reads one page of one shard into `batch`; true if the shard is caught up.
-  bool read_page(int shard, Cursor& c, EventBatch& batch, PollStats& stats);
+  // Starts reading the page of `shard` from `from` on another thread (HubSync::get_ahead), so
+  // that it arrives while the previous page is written.
+  std::future<EventPage> read_ahead(int shard, std::uint64_t from);
+  // Adds a page read from c.pos to `batch`; true if the shard is caught up.
+  bool take_page(EventPage page, Cursor& c, EventBatch& batch, PollStats& stats);
   // Writes `batch` and the cursor at c.pos in one transaction (nothing if nothing changed).
   void commit(int shard, Cursor& c, EventBatch& batch, PollStats& stats);
   bool tracked(std::uint64_t fid) const;
+  // Whether this instance backfills and repairs `fid`: with a subset of the shards in use, only
+  // the fids of those shards (Snapchain: fid % shards + 1; the whole-network list comes per
+  // shard already).
+  bool owns(std::uint64_t fid) const;
   void repair(WorkerContext& ctx);
 
   HubSync& hub_;
   const HubSettings& settings_;
   bool started_ = false;
-  std::vector<int> shards_;  // {0} for Hubble
+  std::vector<int> shards_;  // in use: {0} for Hubble
+  std::vector<int> wanted_;  // held shard leases (empty: all)
+  std::map<int, std::uint64_t> heights_;  // the hub's shards and heights at start()
+  std::size_t hub_shard_count_ = 1;
   std::map<int, Cursor> cursors_;
   std::unordered_set<std::uint64_t> tracked_;
   std::vector<std::uint64_t> tracked_order_;

@@ -105,6 +105,9 @@ void HubSync::get(HttpClient& client, const std::string& what, const std::string
     const HttpResponse r = client.get(url, headers);
     if (!r.ok()) {
       // HttpClient already retried 429/5xx/transport failures; this one is final.
+      if (r.status == 0 && stopping()) {
+        throw StopRequested(what + ": stopped");
+      }
       if (r.status == 0) {
         throw std::runtime_error(what + ": " + r.error);
       }
@@ -307,10 +310,31 @@ void FarcasterSync::run_cycle(WorkerContext& ctx) {
     validate(ctx);
   }
   if (follower_) {
+    std::vector<int> held;
+    constexpr std::string_view kShard = "shard:";
+    for (const std::string& p : ctx.held_partitions()) {
+      if (p.rfind(kShard, 0) == 0) {
+        held.push_back(std::stoi(p.substr(kShard.size())));
+      }
+    }
+    follower_->use_shards(held);
     follower_->run_cycle(ctx);
   } else {
     poll_cycle(ctx);
   }
+}
+
+std::vector<std::string> FarcasterSync::partitions(WorkerContext& ctx) {
+  if (!hub_) {
+    validate(ctx);
+  }
+  std::vector<std::string> out;
+  if (follower_ && hub_->dialect() == Dialect::kSnapchain) {
+    for (int shard : follower_->hub_shards()) {
+      out.push_back("shard:" + std::to_string(shard));
+    }
+  }
+  return out;
 }
 
 void FarcasterSync::poll_cycle(WorkerContext& ctx) {
@@ -331,6 +355,8 @@ void FarcasterSync::poll_cycle(WorkerContext& ctx) {
       removed += r.casts_removed;
       ctx.item_ok();
     } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const StopRequested&) {
       throw;
     } catch (const std::exception& e) {
       ctx.item_failed("fid:" + std::to_string(fid), e.what());

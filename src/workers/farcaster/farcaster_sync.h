@@ -60,6 +60,12 @@ class HubSync {
            const std::function<void(std::string_view)>& parse) {
     get(http_, what, path_query, parse);
   }
+  // The same on the second client, for a read ahead on another thread while the caller's
+  // thread writes (one such request at a time; never while sync_fid runs).
+  void get_ahead(const std::string& what, const std::string& path_query,
+                 const std::function<void(std::string_view)>& parse) {
+    get(cast_http_, what, path_query, parse);
+  }
   const HubSettings& settings() const { return settings_; }
   // True once the worker is asked to stop (SIGTERM): finish the current page and return.
   bool stopping() const { return stopping_ && stopping_(); }
@@ -85,7 +91,7 @@ class HubSync {
   std::function<bool()> stopping_;
   std::unique_ptr<RateLimiter> limiter_;
   HttpClient http_;
-  HttpClient cast_http_;  // used by the prefetching task only, one request at a time
+  HttpClient cast_http_;  // used by the prefetching tasks only, one request at a time
   FarcasterStore store_;
   std::optional<Dialect> dialect_;
 };
@@ -104,6 +110,9 @@ class FarcasterSync : public Worker {
   // event stream for tail_ms. Poll mode: syncs every fid in isolation. A failed fid is
   // recorded (item_failed) and the cycle goes on.
   void run_cycle(WorkerContext& ctx) override;
+  // Events mode on Snapchain: one partition per shard ("shard:1", ...), so that several
+  // instances split the shards (SPEC §8 partition leases). Otherwise one lease.
+  std::vector<std::string> partitions(WorkerContext& ctx) override;
   // In events mode cycles follow one another at once (the cycle itself paces its reads).
   bool continuous() const override { return follower_ != nullptr; }
 
