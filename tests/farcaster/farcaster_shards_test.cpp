@@ -1,10 +1,12 @@
-// Shard leases with the real worker binary (SPEC §8 partition leases): two instances of the
-// farcaster worker on one database and one Snapchain devnet of four shards split the shards two
-// and two; one is killed -9 while it applies events, the other takes its shards over, and the
-// tables end up equal to the hub's truth (what one clean sync writes): nothing lost, nothing
-// twice.
+// Shard leases with real binaries (SPEC §8 partition leases): two managers, each running the
+// farcaster worker, on one database and one Snapchain devnet of four shards split the shards two
+// and two; one manager is killed -9 while its worker applies events (the worker dies with it),
+// the other's worker takes its shards over, and the tables end up equal to the hub's truth (what
+// one clean sync writes): nothing lost, nothing twice.
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <memory>
 #include <iostream>
 #include <map>
 #include <set>
@@ -60,49 +62,69 @@ class FarcasterShardsTest : public FarcasterFixture {
   }
 };
 
-TEST_P(FarcasterShardsTest, TwoInstancesSplitTheShardsAndOneTakesOverAKilledOnes) {
+TEST_P(FarcasterShardsTest, TwoManagersSplitTheShardsAndOneTakesOverAKilledOnes) {
   start_devnet({"--farcaster-shards", std::to_string(kShards), "--latency-ms", "2"});
-  const std::string dir = socialai::testing::make_temp_dir();
-  const std::string config = write_config(
-      dir, 10,
-      {{"mode", "events"}, {"event_page_size", 20}, {"poll_ms", 50}, {"tail_ms", 60000}});
-  const std::string log_a = dir + "/a.log", log_b = dir + "/b.log";
+  json farcaster = {{"path", SOCIALAI_FARCASTER_WORKER_BIN},
+                    {"hub_url", devnet_->url("/farcaster")},
+                    {"fids", json::parse(all_fids())},
+                    {"page_size", 10},
+                    {"interval_ms", 1000},
+                    {"mode", "events"},
+                    {"event_page_size", 20},
+                    {"poll_ms", 50},
+                    {"tail_ms", 60000}};
+  const std::string config = json{{"database", {{"url", schema_->url()}}},
+                                  {"http", {{"listen", "127.0.0.1:{{PORT}}"}}},
+                                  {"healdec", {{"restart_delay_ms", 100}}},
+                                  {"workers", {{"farcaster", farcaster}}}}
+                                 .dump();
   const std::set<std::string> all = {"shard:1", "shard:2", "shard:3", "shard:4"};
+  const std::string dir_a = socialai::testing::make_temp_dir();
+  const std::string dir_b = socialai::testing::make_temp_dir();
+  using socialai::testing::ManagerProcess;
+  auto worker_pid = [](ManagerProcess& m) {
+    const json w = m.worker("farcaster");
+    return w.contains("pid") && w["pid"].is_number() ? w["pid"].get<pid_t>() : pid_t{0};
+  };
 
-  // Whatever fails, no instance outlives the test.
-  std::vector<pid_t> spawned;
-  struct Reaper {
-    std::vector<pid_t>& pids;
-    ~Reaper() {
-      for (pid_t p : pids) {
-        ::kill(p, SIGKILL);
-        ::waitpid(p, nullptr, 0);
-      }
-    }
-  } reaper{spawned};
-
-  // Alone, the first instance holds every shard and backfills every fid.
-  const pid_t a = spawn_worker(config, log_a, false);
-  spawned.push_back(a);
+  // Alone, the first manager's worker holds every shard and backfills every fid.
+  auto a = std::make_unique<ManagerProcess>(config, dir_a);
+  pid_t a_worker = 0;
   ASSERT_TRUE(wait_for(
       [&] {
-        return held(a) == all &&
+        a_worker = worker_pid(*a);
+        return a_worker != 0 && held(a_worker) == all &&
                scalar("SELECT count(*) FROM sync_state WHERE key LIKE 'backfill:%'") == kUsers;
       },
       std::chrono::seconds(60)))
-      << tail(log_a);
-  // A second one joins: the first hands two shards over.
-  const pid_t b = spawn_worker(config, log_b, false);
-  spawned.push_back(b);
-  ASSERT_TRUE(wait_for([&] { return held(a).size() == 2 && held(b).size() == 2; },
-                       std::chrono::seconds(30)))
-      << tail(log_a) << "\n---\n" << tail(log_b);
-  std::set<std::string> both = held(a);
-  for (const auto& s : held(b)) {
+      << a->log();
+  // A second manager starts: the first one's worker hands two shards over.
+  ManagerProcess b(config, dir_b);
+  pid_t b_worker = 0;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        b_worker = worker_pid(b);
+        return b_worker != 0 && held(a_worker).size() == 2 && held(b_worker).size() == 2;
+      },
+      std::chrono::seconds(30)))
+      << a->log() << "\n---\n" << b.log();
+  std::set<std::string> both = held(a_worker);
+  for (const auto& s : held(b_worker)) {
     EXPECT_EQ(both.count(s), 0u) << s << " held twice";
     both.insert(s);
   }
   EXPECT_EQ(both, all);
+  // The manager's status API shows what the worker holds (its status poll runs every second).
+  EXPECT_TRUE(wait_for(
+      [&] {
+        const json w = b.worker("farcaster");
+        const Rows r = query("SELECT partitions FROM worker_heartbeats WHERE pid = " +
+                             std::to_string(b_worker));
+        return w["state"] == "running" && w["partitions"].is_string() && !r.empty() &&
+               w["partitions"].get<std::string>() == r.begin()->at(0);
+      },
+      std::chrono::seconds(10)))
+      << b.worker("farcaster").dump();
 
   // A stream of events for every fid (of every shard); the last id of each shard is the end.
   const json posted = devnet_->post(
@@ -116,12 +138,13 @@ TEST_P(FarcasterShardsTest, TwoInstancesSplitTheShardsAndOneTakesOverAKilledOnes
     const int shard = static_cast<int>(fid % kShards) + 1;
     last[shard] = std::max(last[shard], posted["ids"][i].get<std::uint64_t>());
   }
-  // Kill a while it applies them (progress signal: a cursor of one of its shards moved).
+  // Kill the first manager (its worker dies with it) while its worker applies them (progress
+  // signal: a cursor of one of its shards moved).
   std::map<int, std::uint64_t> before;
   for (int s = 1; s <= kShards; ++s) {
     before[s] = stored_cursor(s);
   }
-  const auto a_shards = held(a);
+  const auto a_shards = held(a_worker);
   ASSERT_TRUE(wait_for(
       [&] {
         for (const auto& name : a_shards) {
@@ -133,11 +156,11 @@ TEST_P(FarcasterShardsTest, TwoInstancesSplitTheShardsAndOneTakesOverAKilledOnes
         return false;
       },
       std::chrono::seconds(60)))
-      << tail(log_a);
-  ::kill(a, SIGKILL);
+      << a->log();
+  a->signal(SIGKILL);
   const auto killed = Steady::now();
-  ASSERT_EQ(wait_worker(a), -SIGKILL);
-  spawned.erase(spawned.begin());
+  a->wait_exit(std::chrono::seconds(5));
+  a.reset();
   bool mid_stream = false;
   for (const auto& name : a_shards) {
     const int s = std::stoi(name.substr(6));
@@ -145,9 +168,11 @@ TEST_P(FarcasterShardsTest, TwoInstancesSplitTheShardsAndOneTakesOverAKilledOnes
   }
   EXPECT_TRUE(mid_stream) << "a had read all its events before the kill: proves less";
 
-  ASSERT_TRUE(wait_for([&] { return held(b) == all; }, std::chrono::seconds(30))) << tail(log_b);
+  ASSERT_TRUE(wait_for([&] { return held(b_worker) == all; }, std::chrono::seconds(30)))
+      << b.log();
   const double takeover_s = std::chrono::duration<double>(Steady::now() - killed).count();
-  std::cout << "shards taken over " << takeover_s << " s after kill -9 (heartbeat seen)\n";
+  std::cout << "shards taken over " << takeover_s
+            << " s after kill -9 of the other manager (heartbeat seen)\n";
 
   // b reads every shard to its end; then the tables equal the truth.
   ASSERT_TRUE(wait_for(
@@ -160,10 +185,9 @@ TEST_P(FarcasterShardsTest, TwoInstancesSplitTheShardsAndOneTakesOverAKilledOnes
         return true;
       },
       std::chrono::seconds(120)))
-      << tail(log_b);
-  ::kill(b, SIGTERM);
-  EXPECT_EQ(wait_worker(b), 0) << tail(log_b);
-  spawned.clear();
+      << b.log();
+  b.signal(SIGTERM);
+  EXPECT_EQ(b.wait_exit(std::chrono::seconds(15)), 0) << b.log();
   // Which fids differ, if any (the full comparison below prints whole tables).
   const json t = devnet_->get("/_devnet/farcaster/truth?full=1");
   std::map<std::uint64_t, std::int64_t> want, have;
@@ -177,12 +201,12 @@ TEST_P(FarcasterShardsTest, TwoInstancesSplitTheShardsAndOneTakesOverAKilledOnes
   for (std::uint64_t f = 1; f <= kUsers; ++f) {
     EXPECT_EQ(want[f], have[f]) << "casts of fid " << f << " (shard " << f % kShards + 1
                                 << "; a held " << ::testing::PrintToString(a_shards) << ")\n"
-                                << tail(log_a) << "\n---\n" << tail(log_b);
+                                << b.log();
   }
   expect_truth();
   EXPECT_EQ(scalar("SELECT count(*) - count(DISTINCT external_id) FROM external_posts"), 0);
-  EXPECT_EQ(scalar("SELECT count(*) FROM worker_runs WHERE error IS NOT NULL"), 0)
-      << tail(log_a) << "\n---\n" << tail(log_b);
+  EXPECT_EQ(scalar("SELECT count(*) FROM worker_runs WHERE error IS NOT NULL"), 0) << b.log();
+  std::system(("rm -rf " + dir_a + " " + dir_b).c_str());
 }
 
 INSTANTIATE_TEST_SUITE_P(Snapchain, FarcasterShardsTest, ::testing::Values("snapchain"));
