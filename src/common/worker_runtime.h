@@ -54,7 +54,9 @@ class WorkerContext {
   virtual bool stopping() const = 0;
   // For a worker that paces itself inside a cycle (Worker::continuous): waits up to `d` and
   // returns true, or returns false early when the cycle should end: SIGTERM, or a settings or
-  // flag change for the runtime to apply. (This default sleeps, watching stopping().)
+  // flag change for the runtime to apply, or partitions to take over or hand on. (This default
+  // sleeps, watching stopping().) REQUIRES: no transaction open on db() (the runtime may write
+  // a heartbeat or balance its partition leases on that connection).
   virtual bool pause(std::chrono::milliseconds d);
   // True under --once: a continuous worker returns once caught up instead of pausing.
   virtual bool once() const { return false; }
