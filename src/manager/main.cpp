@@ -365,7 +365,9 @@ int main(int argc, char** argv) {
     if (poller) {
       poller->start(sup.worker_names());
     }
-    spdlog::info("listening on http://{}", config.http.listen);
+    // The bound port, which differs from the configured one when that is 0 (any free port).
+    const std::string& listen = config.http.listen;
+    spdlog::info("listening on http://{}:{}", listen.substr(0, listen.rfind(':')), api.port());
     systemd.ready();
     systemd.status(running_status());
     if (systemd.watchdog_interval()) {

@@ -200,7 +200,7 @@ bool EventFollower::take_page(EventPage page, Cursor& c, EventBatch& batch, Poll
   std::uint64_t next = c.pos;
   for (const HubEvent& e : page.events) {
     next = std::max(next, e.id + 1);
-    if (!c.seen.insert(e.id).second) {
+    if (c.seen.count(e.id) > 0 || !c.fresh.insert(e.id).second) {
       continue;  // read before the rewind: applied already
     }
     if (tracked(e.fid)) {
@@ -238,6 +238,8 @@ void EventFollower::commit(int shard, Cursor& c, EventBatch& batch, PollStats& s
   }
   stats.rows += static_cast<std::int64_t>(rows.size());
   c.stored = stored;
+  c.seen.insert(c.fresh.begin(), c.fresh.end());
+  c.fresh.clear();
   c.seen.erase(c.seen.begin(), c.seen.lower_bound(c.stored - std::min(c.stored, rewind_span())));
   batch.clear();
 }
@@ -255,13 +257,27 @@ PollStats EventFollower::poll(Steady::time_point deadline) {
     // window drops what was gathered (the cursor has not moved: it is read again next time),
     // and the deadline only counts once the window is behind.
     EventBatch batch;
+    // A failure (the hub, the database) drops what was read since the last commit: those ids
+    // must be read and applied again, not skipped as seen (they were lost before 2026-12-04,
+    // found by scripts/chaos.sh stopping PostgreSQL mid-stream).
+    struct Rollback {
+      Cursor& c;
+      bool armed = true;
+      ~Rollback() {
+        if (armed) {
+          c.fresh.clear();
+          c.pos = c.stored;
+        }
+      }
+    } rollback{c};
     // The next page is read (HTTP and JSON) on another thread while this one writes the last.
     std::future<EventPage> next = read_ahead(shard, c.pos);
     for (;;) {
       const bool caught_up = take_page(next.get(), c, batch, stats);
       const bool in_window = c.pos < c.stored && !caught_up;
       if (in_window && hub_.stopping()) {
-        c.seen.clear();  // none of the window was applied
+        c.fresh.clear();  // none of what was gathered was applied
+        c.pos = c.stored;
         stats.caught_up = false;
         break;
       }
@@ -280,6 +296,7 @@ PollStats EventFollower::poll(Steady::time_point deadline) {
         break;
       }
     }
+    rollback.armed = false;
   }
   return stats;
 }

@@ -69,7 +69,8 @@ class EventFollower {
   struct Cursor {
     std::uint64_t stored = 0;      // committed: where reading resumes after a restart
     std::uint64_t pos = 0;         // where the next read starts
-    std::set<std::uint64_t> seen;  // ids applied within the rewind window
+    std::set<std::uint64_t> seen;   // ids applied (committed) within the rewind window
+    std::set<std::uint64_t> fresh;  // ids read since the last commit: not applied yet
   };
 
   // Reads the cursors of the shards in use from the database: a shard
