@@ -20,6 +20,7 @@
 #include <system_error>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/readable_pipe.hpp>
 #include <boost/process/v2/environment.hpp>
@@ -154,8 +155,8 @@ struct VforkLauncher : bp::posix::default_launcher {
 }  // namespace
 
 struct ChildProcess::Impl {
-  explicit Impl(asio::io_context& ctx)
-      : ioc(ctx), out_pipe(ctx), err_pipe(ctx), out(ctx), err(ctx) {}
+  Impl(asio::io_context& ctx, asio::io_context& pipes)
+      : ioc(ctx), out_pipe(ctx), err_pipe(ctx), out(pipes), err(pipes) {}
 
   asio::io_context& ioc;
   asio::readable_pipe out_pipe, err_pipe;  // bound to the child's stdout/stderr at spawn
@@ -164,7 +165,7 @@ struct ChildProcess::Impl {
   int pid = -1;
   bool exited = false;
   LineSplitter out_split, err_split;
-  std::vector<Line> lines;
+  std::vector<Line> out_lines, err_lines;  // per stream: the two may be read at once
   LinesFn on_lines;
   ExitFn on_exit;
 };
@@ -179,9 +180,10 @@ std::string ExitStatus::describe() const {
 }
 
 std::shared_ptr<ChildProcess> ChildProcess::spawn(asio::io_context& ioc, const SpawnSpec& spec,
-                                                  LinesFn on_lines, ExitFn on_exit) {
+                                                  LinesFn on_lines, ExitFn on_exit,
+                                                  asio::io_context* pipes) {
   std::shared_ptr<ChildProcess> self(new ChildProcess());
-  self->impl_ = std::make_unique<Impl>(ioc);
+  self->impl_ = std::make_unique<Impl>(ioc, pipes != nullptr ? *pipes : ioc);
   Impl& m = *self->impl_;
   m.on_lines = std::move(on_lines);
   m.on_exit = std::move(on_exit);
@@ -222,46 +224,55 @@ ChildProcess::~ChildProcess() {
 void ChildProcess::start() {
   auto self = shared_from_this();
   struct Reader {
-    // Waits for readiness, then reads into one buffer shared by every child: it stays in the
-    // cache between reads (a buffer per stream would be 2 × kReadChunk per child, cold each
-    // time), and only an unfinished line's bytes are kept (LineSplitter's carry).
-    static void read(std::shared_ptr<ChildProcess> self, Stream stream) {
+    // Waits for readiness, then reads into one buffer shared by every child of this thread: it
+    // stays in the cache between reads (a buffer per stream would be 2 × kReadChunk per child,
+    // cold each time), and only an unfinished line's bytes are kept (LineSplitter's carry).
+    static void wait(std::shared_ptr<ChildProcess> self, Stream stream) {
       Impl& m = *self->impl_;
       auto& pipe = stream == Stream::kStdout ? m.out : m.err;
-      pipe.async_wait(asio::posix::descriptor_base::wait_read, [self, stream](bp::error_code ec) {
-        Impl& mm = *self->impl_;
-        auto& fd = stream == Stream::kStdout ? mm.out : mm.err;
-        auto& split = stream == Stream::kStdout ? mm.out_split : mm.err_split;
-        // One per thread running an io_context (tests may run several).
-        static thread_local const std::unique_ptr<char[]> storage(new char[kReadChunk]);
-        char* const buf = storage.get();
-        ssize_t n = -1;
-        if (!ec) {
-          do {
-            n = ::read(fd.native_handle(), buf, kReadChunk);
-          } while (n < 0 && errno == EINTR);
-          if (n < 0 && errno == EAGAIN) {
-            read(self, stream);  // spurious wake-up
-            return;
-          }
+      pipe.async_wait(asio::posix::descriptor_base::wait_read,
+                      [self, stream](bp::error_code ec) { read(self, stream, ec); });
+    }
+    static void read(const std::shared_ptr<ChildProcess>& self, Stream stream,
+                     bp::error_code ec) {
+      Impl& m = *self->impl_;
+      auto& fd = stream == Stream::kStdout ? m.out : m.err;
+      auto& split = stream == Stream::kStdout ? m.out_split : m.err_split;
+      auto& lines = stream == Stream::kStdout ? m.out_lines : m.err_lines;
+      // One per thread running an io_context (tests may run several).
+      static thread_local const std::unique_ptr<char[]> storage(new char[kReadChunk]);
+      char* const buf = storage.get();
+      ssize_t n = -1;
+      if (!ec) {
+        do {
+          n = ::read(fd.native_handle(), buf, kReadChunk);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == EAGAIN) {
+          wait(self, stream);  // spurious wake-up, or nothing more after a full read
+          return;
         }
-        mm.lines.clear();
-        if (n > 0) {
-          split.feed(std::string_view(buf, static_cast<std::size_t>(n)), mm.lines);
-        } else {
-          split.finish(mm.lines);  // EOF (or error): flush the partial last line
-        }
-        if (!mm.lines.empty() && mm.on_lines) {
-          mm.on_lines(stream, mm.lines);
-        }
-        if (n > 0) {
-          read(self, stream);
-        }
-      });
+      }
+      lines.clear();
+      if (n > 0) {
+        split.feed(std::string_view(buf, static_cast<std::size_t>(n)), lines);
+      } else {
+        split.finish(lines);  // EOF (or error): flush the partial last line
+      }
+      if (!lines.empty() && m.on_lines) {
+        m.on_lines(stream, lines);
+      }
+      if (n == static_cast<ssize_t>(kReadChunk)) {
+        // A full buffer: more is likely waiting. Read again after the handlers already due
+        // (other streams keep their turn), without a round through epoll (its re-arming cost
+        // a system call per read under a flood).
+        asio::post(fd.get_executor(), [self, stream] { read(self, stream, {}); });
+      } else if (n > 0) {
+        wait(self, stream);
+      }
     }
   };
-  Reader::read(self, Stream::kStdout);
-  Reader::read(self, Stream::kStderr);
+  Reader::wait(self, Stream::kStdout);
+  Reader::wait(self, Stream::kStderr);
   impl_->proc->handle().async_wait([self](bp::error_code ec, int native_status) {
     Impl& m = *self->impl_;
     m.exited = true;

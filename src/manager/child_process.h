@@ -1,6 +1,7 @@
 // ChildProcess: one spawned worker process (Boost.Process v2) in its own process group,
 // stdin from /dev/null, stdout/stderr read asynchronously into whole lines.
-// All methods and callbacks run on the io_context's thread.
+// All methods and `on_exit` run on the io_context's thread; `on_lines` runs on a thread of the
+// pipes' io_context (the same one unless another is given).
 #pragma once
 
 #include <cstdint>
@@ -41,10 +42,13 @@ class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
 
   // Spawns now; throws std::system_error if the executable cannot be started (the error
   // names it). `on_lines` is called for every read batch, in order per stream, until both
-  // pipes reach EOF (after the process exited, a partial last line included). `on_exit` is
-  // called once when the process has exited and was reaped.
+  // pipes reach EOF (after the process exited, a partial last line included); with `pipes`,
+  // on that io_context, which may run several threads (the two streams' batches may then be
+  // handled at the same time). `on_exit` is called once when the process has exited and was
+  // reaped, on `ioc`.
   static std::shared_ptr<ChildProcess> spawn(boost::asio::io_context& ioc, const SpawnSpec& spec,
-                                             LinesFn on_lines, ExitFn on_exit);
+                                             LinesFn on_lines, ExitFn on_exit,
+                                             boost::asio::io_context* pipes = nullptr);
   ~ChildProcess();
 
   int pid() const;

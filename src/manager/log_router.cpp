@@ -13,6 +13,7 @@
 #endif
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -269,6 +270,9 @@ void LogRouter::Bytes::reserve(std::size_t n) {
   if (n <= cap_) {
     return;
   }
+  // Powers of two from 64 KiB: a recycled chunk fits the next batch without reallocating
+  // (freeing and allocating ~200 KB blocks churned the heap's top and its page mappings).
+  n = std::max<std::size_t>(std::bit_ceil(n), 64 * 1024);
   std::unique_ptr<char[]> bigger(new char[n]);  // not value-initialized: no memset
   if (size_ > 0) {
     std::memcpy(bigger.get(), data_.get(), size_);
@@ -378,22 +382,37 @@ void LogRouter::write_lines(const std::string& worker, Stream stream,
   st.lines += lines.size();
   st.bytes += bytes;
   if (!direct) {
+    // The thread writing now hands what is queued on when it is done: waking the writer
+    // thread before that would only send it back to sleep.
+    const bool wake = !output_busy_;
     lock.unlock();
-    cv_data_.notify_one();
+    if (wake) {
+      cv_data_.notify_one();
+    }
   } else {
-    std::vector<ChunkPtr> batch;
-    const std::size_t batch_bytes = claim_output(batch) + bytes;
+    // What other reader threads queue while this one writes, it writes next (they go on
+    // reading and formatting meanwhile), a few rounds at most: this thread's own stream waits
+    // meanwhile, so what still queues after that is the writer thread's.
+    constexpr int kMaxRounds = 4;
+    static thread_local std::vector<ChunkPtr> batch;
+    std::size_t batch_bytes = claim_output(batch) + bytes;
     batch.push_back(shared);  // after what was queued before it
-    lock.unlock();
-    cv_room_.notify_all();
-    write_out(batch, batch_bytes);
-    lock.lock();
-    release_output(batch, batch_bytes);
-    const bool queued = !pending_.empty();
+    for (int round = 1;; ++round) {
+      lock.unlock();
+      cv_room_.notify_all();
+      write_out(batch, batch_bytes);
+      lock.lock();
+      release_output(batch, batch_bytes);
+      if (round == kMaxRounds || pending_.empty() || worker_paths_changed_ || reopen_.load()) {
+        break;
+      }
+      batch_bytes = claim_output(batch);
+    }
+    const bool queued = !pending_.empty() || worker_paths_changed_ || reopen_.load();
     lock.unlock();
     cv_flushed_.notify_all();
     if (queued) {
-      cv_data_.notify_one();  // what others queued meanwhile: the writer thread's
+      cv_data_.notify_one();  // the writer thread's
     }
   }
   // A follower that subscribed before its since() call sees the count (mu_ orders the two).

@@ -6,8 +6,11 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
+#include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
@@ -80,9 +83,56 @@ struct Supervisor::Slot {
   DbWorkerInfo db;
 };
 
+// The children's pipes are read, split into lines and formatted on threads of their own (two
+// when there are two cores), each with its own io_context and children assigned in turn: a
+// flood of logs from many children then uses both cores (one thread was the limit), the
+// threads never hand work to each other, and the supervisor's loop (timers, API, restarts)
+// never waits behind the log's back-pressure.
+class LogReaders {
+ public:
+  LogReaders() {
+    const unsigned n = std::min(2u, std::max(1u, std::thread::hardware_concurrency()));
+    for (unsigned i = 0; i < n; ++i) {
+      loops_.push_back(std::make_unique<Loop>());
+    }
+    for (auto& l : loops_) {
+      l->thread = std::thread([ctx = &l->ctx] { ctx->run(); });
+    }
+  }
+  // Ends when every pipe reached EOF. REQUIRES: the children were killed or have exited.
+  ~LogReaders() {
+    for (auto& l : loops_) {
+      l->work.reset();
+    }
+    for (auto& l : loops_) {
+      l->thread.join();
+    }
+  }
+  // The loop for the next child's pipes. Supervisor thread only.
+  asio::io_context& next() { return loops_[next_++ % loops_.size()]->ctx; }
+
+ private:
+  struct Loop {
+    asio::io_context ctx{1};
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{
+        asio::make_work_guard(ctx)};
+    std::thread thread;
+  };
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::size_t next_ = 0;
+};
+
 struct Supervisor::Impl {
   Impl(asio::io_context& c, Config cfg, LogRouter& l, std::string dir)
       : ioc(c), config(std::move(cfg)), log(l), self_dir(std::move(dir)), sample_timer(c) {}
+  // The reader threads end at the pipes' EOF: kill what still runs first.
+  ~Impl() {
+    for (auto& [name, s] : slots) {
+      if (s->child) {
+        s->child->kill_group(SIGKILL);
+      }
+    }
+  }
 
   asio::io_context& ioc;
   Config config;
@@ -93,6 +143,8 @@ struct Supervisor::Impl {
   asio::steady_timer sample_timer;
   asio::steady_timer sweep_timer{ioc};
   bool shutting_down = false;
+  // Destroyed before the slots: joins the reader threads once the pipes reached EOF.
+  LogReaders readers;
   // What the status poller last said about PostgreSQL: nullopt before its first answer.
   std::optional<bool> database_up;
   std::string database_error;
@@ -154,7 +206,8 @@ struct Supervisor::Impl {
             if (auto slot = weak.lock()) {
               on_exit(slot, st);
             }
-          });
+          },
+          &readers.next());
       s->child = std::move(child);
       s->error.clear();
       s->started_at = Clock::now();

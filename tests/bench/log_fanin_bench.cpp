@@ -5,7 +5,8 @@
 // six quiet children's lines (one every 10 ms) while a seventh floods, against the same six
 // alone. Prints Markdown tables.
 //
-// Usage: bench_log_fanin [--quick] [--supervisord PATH] [--pm2 PATH]
+// Usage: bench_log_fanin [--quick] [--supervisord PATH] [--pm2 PATH] [--children 7|32]
+//        [--rounds N] [--lines N]  (--children: that case alone, without the latency table)
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -312,8 +313,8 @@ int main(int argc, char** argv) {
   const bool quick = args->quick;
   const std::string& supervisord_bin = args->supervisord;
   const std::string& pm2_bin = args->pm2;
-  const long lines = quick ? 20000 : 200000;
-  const int rounds = quick ? 1 : 3;
+  const long lines = args->lines > 0 ? args->lines : quick ? 20000 : 200000;
+  const int rounds = args->rounds > 0 ? args->rounds : quick ? 1 : 3;
   const std::string root = socialai::testing::make_temp_dir();
   const auto supervisord = which(supervisord_bin);
   const auto pm2 = which(pm2_bin);
@@ -350,6 +351,9 @@ int main(int argc, char** argv) {
   const std::size_t kOurColumns = 3;  // socialai columns, first; supervisord's comes next
   bool ours_ok = true;
   for (const int children : {7, 32}) {
+    if (args->children != 0 && children != args->children) {
+      continue;
+    }
     const double mb = static_cast<double>(children) * static_cast<double>(lines) * 100 / 1e6;
     std::printf("\n%d children × %ld lines of 100 bytes (%.0f MB), median of %d (min–max)\n\n",
                 children, lines, mb, rounds);
@@ -395,6 +399,10 @@ int main(int argc, char** argv) {
                 median(cat, &Run::cpu_per_100mb));
   }
 
+  if (args->children != 0) {  // one case only (profiling)
+    std::system(("rm -rf " + root).c_str());
+    return ours_ok ? 0 : 1;
+  }
   // Latency of quiet children's lines beside a flooding one.
   const int ticks = quick ? 30 : 100;
   const long flood_lines = quick ? 300000 : 3000000;

@@ -270,8 +270,15 @@ std::optional<SupervisorBenchArgs> parse_supervisor_bench_args(int argc, char** 
       args.supervisord = argv[++i];
     } else if (a == "--pm2" && i + 1 < argc) {
       args.pm2 = argv[++i];
+    } else if (a == "--children" && i + 1 < argc) {
+      args.children = std::atoi(argv[++i]);
+    } else if (a == "--rounds" && i + 1 < argc) {
+      args.rounds = std::atoi(argv[++i]);
+    } else if (a == "--lines" && i + 1 < argc) {
+      args.lines = std::atol(argv[++i]);
     } else {
-      std::cerr << "usage: " << program << " [--quick] [--supervisord PATH] [--pm2 PATH]\n";
+      std::cerr << "usage: " << program
+                << " [--quick] [--supervisord PATH] [--pm2 PATH] [--children N] [--rounds N] [--lines N]\n";
       return std::nullopt;
     }
   }

@@ -21,6 +21,10 @@ extern const std::string kFakeWorkerDyn;  // the same, dynamically linked
 struct SupervisorBenchArgs {
   bool quick = false;
   std::string supervisord = "supervisord", pm2 = "pm2";
+  // For profiling one case (bench_log_fanin): only this many children (0: every case, and the
+  // latency table), this many rounds and lines per child (0: the defaults).
+  int children = 0, rounds = 0;
+  long lines = 0;
 };
 // nullopt (after a usage line naming `program` on stderr) for anything else.
 std::optional<SupervisorBenchArgs> parse_supervisor_bench_args(int argc, char** argv,
