@@ -27,6 +27,7 @@
 #include "manager/http_api.h"
 #include "manager/log_router.h"
 #include "manager/supervisor.h"
+#include "manager/memory_trim.h"
 #include "manager/systemd_notify.h"
 #include "socialai/version.h"
 
@@ -308,6 +309,15 @@ int main(int argc, char** argv) {
     };
     HttpApi api(ioc, config.http.listen, make_api_handler(sup, *router, std::move(hooks)));
 
+    // Once start-up is over (workers spawned, the API listening), its pages leave the resident
+    // set (memory_trim.h).
+    boost::asio::steady_timer trim(ioc, std::chrono::seconds(1));
+    trim.async_wait([](const boost::system::error_code& ec) {
+      if (!ec) {
+        spdlog::debug("start-up pages dropped: {} KB of mappings", trim_resident_memory() / 1024);
+      }
+    });
+
     // The watchdog is fed from the event loop, so a loop that hangs stops feeding it.
     boost::asio::steady_timer watchdog(ioc);
     std::function<void()> feed_watchdog = [&] {
@@ -343,6 +353,7 @@ int main(int argc, char** argv) {
           systemd.status("stopping workers");
           api.stop();
           watchdog.cancel();
+          trim.cancel();
           sup.stop_all([&] {
             spdlog::info("all workers stopped; exiting");
             if (poller) {

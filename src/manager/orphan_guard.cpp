@@ -18,6 +18,8 @@
 #include <cstring>
 #include <set>
 
+#include "manager/memory_trim.h"
+
 namespace socialai::manager {
 namespace {
 
@@ -60,6 +62,7 @@ void send(std::int32_t v) noexcept {
     fd = 3;
   }
   ::syscall(SYS_close_range, 4U, ~0U, 0U);
+  trim_resident_memory();  // it needs a loop and kill(2), not the manager's start-up pages
   std::set<std::int32_t> groups;
   std::int32_t v = 0;
   for (;;) {

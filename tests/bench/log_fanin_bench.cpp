@@ -5,7 +5,7 @@
 // six quiet children's lines (one every 10 ms) while a seventh floods, against the same six
 // alone. Prints Markdown tables.
 //
-// Usage: bench_log_fanin [--quick] [--supervisord PATH] [--pm2 PATH] [--children 7|32]
+// Usage: bench_log_fanin [--quick] [--supervisord PATH] [--pm2 PATH] [--children N]
 //        [--rounds N] [--lines N]  (--children: that case alone, without the latency table)
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -350,10 +350,9 @@ int main(int argc, char** argv) {
   }
   const std::size_t kOurColumns = 3;  // socialai columns, first; supervisord's comes next
   bool ours_ok = true;
-  for (const int children : {7, 32}) {
-    if (args->children != 0 && children != args->children) {
-      continue;
-    }
+  const std::vector<int> cases =
+      args->children != 0 ? std::vector<int>{args->children} : std::vector<int>{7, 32};
+  for (const int children : cases) {
     const double mb = static_cast<double>(children) * static_cast<double>(lines) * 100 / 1e6;
     std::printf("\n%d children × %ld lines of 100 bytes (%.0f MB), median of %d (min–max)\n\n",
                 children, lines, mb, rounds);
