@@ -314,7 +314,7 @@ int main(int argc, char** argv) {
   const std::string& supervisord_bin = args->supervisord;
   const std::string& pm2_bin = args->pm2;
   const long lines = args->lines > 0 ? args->lines : quick ? 20000 : 200000;
-  const int rounds = args->rounds > 0 ? args->rounds : quick ? 1 : 3;
+  const int rounds = args->rounds > 0 ? args->rounds : quick ? 1 : 5;
   const std::string root = socialai::testing::make_temp_dir();
   const auto supervisord = which(supervisord_bin);
   const auto pm2 = which(pm2_bin);
