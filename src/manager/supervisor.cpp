@@ -87,7 +87,7 @@ struct Supervisor::Slot {
 // when there are two cores), each with its own io_context and children assigned in turn: a
 // flood of logs from many children then uses both cores (one thread was the limit), the
 // threads never hand work to each other, and the supervisor's loop (timers, API, restarts)
-// never waits behind the log's back-pressure.
+// does none of the reading (its own messages still queue for the same output).
 class LogReaders {
  public:
   LogReaders() {

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -130,6 +131,46 @@ TEST_F(LogRouterTest, WriteThroughAndQueuedWritesNeverInterleave) {
     EXPECT_EQ(next_w, 2 * kBatches) << file;
     EXPECT_EQ(next_m, file == "w.log" ? 0 : kBatches) << file;
   }
+}
+
+// The manager's two reader threads write through to the same stdout file; a batch that finds
+// the output busy is queued and written by the thread writing then, or by the writer thread:
+// every line once, whole, in order per worker.
+TEST_F(LogRouterTest, TwoReaderThreadsWritingThroughKeepEachWorkersOrder) {
+  LogRouter r(LogFormat::kText, out_, std::nullopt);
+  constexpr int kBatches = 3000;
+  auto reader = [&r](const std::string& worker) {
+    for (int i = 0; i < kBatches; ++i) {
+      std::vector<std::string> texts;
+      for (int j = 0; j < 20; ++j) texts.push_back(worker + std::to_string(i * 20 + j));
+      r.write_lines(worker, Stream::kStdout, lines(texts));
+    }
+  };
+  std::thread a(reader, "a"), b(reader, "b");
+  std::thread manager([&r] {
+    for (int i = 0; i < kBatches; ++i) r.write_manager("info", "m" + std::to_string(i));
+  });
+  a.join();
+  b.join();
+  manager.join();
+  r.flush();
+  std::istringstream in(read("out"));
+  std::string line;
+  std::map<std::string, int> next;
+  while (std::getline(in, line)) {
+    const auto close = line.find("] ");
+    ASSERT_NE(close, std::string::npos) << line;
+    const std::string worker = line.substr(1, close - 1);
+    if (worker == "manager") {
+      const std::string want = " info m" + std::to_string(next[worker]++);
+      ASSERT_EQ(line.substr(line.size() - want.size()), want);
+    } else {
+      ASSERT_EQ(line, "[" + worker + "] " + worker + std::to_string(next[worker]++));
+    }
+  }
+  EXPECT_EQ(next["a"], kBatches * 20);
+  EXPECT_EQ(next["b"], kBatches * 20);
+  EXPECT_EQ(next["manager"], kBatches);
 }
 
 TEST_F(LogRouterTest, StampsBareLinesTagsStderrAndCopiesAWorkersFile) {
