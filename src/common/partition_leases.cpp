@@ -9,6 +9,9 @@ namespace {
 // $1 worker, $2 partition.
 constexpr const char* kPartitionKey =
     "hashtext('socialai.worker.' || current_schema() || '.' || $1), hashtext($2)";
+// The shared member lock of worker $1's instances.
+constexpr const char* kMemberKey =
+    "hashtext('socialai.members.' || current_schema()), hashtext($1)";
 
 }  // namespace
 
@@ -29,10 +32,7 @@ bool PartitionLeases::balance(bool may_release) {
   db_.with_transaction([&](pqxx::work& tx) {
     if (!joined_) {
       // Shared: every instance holds it at once; nobody ever takes it exclusively.
-      db_.exec(tx,
-               "SELECT pg_advisory_lock_shared(hashtext('socialai.members.' || "
-               "current_schema()), hashtext($1))",
-               worker_);
+      db_.exec(tx, std::string("SELECT pg_advisory_lock_shared(") + kMemberKey + ")", worker_);
       joined_ = true;
     }
     const auto r = db_.exec(
@@ -108,10 +108,7 @@ void PartitionLeases::leave() {
   }
   if (joined_) {
     db_.with_transaction([&](pqxx::work& tx) {
-      db_.exec(tx,
-               "SELECT pg_advisory_unlock_shared(hashtext('socialai.members.' || "
-               "current_schema()), hashtext($1))",
-               worker_);
+      db_.exec(tx, std::string("SELECT pg_advisory_unlock_shared(") + kMemberKey + ")", worker_);
     });
     joined_ = false;
   }

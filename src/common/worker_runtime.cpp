@@ -79,6 +79,9 @@ using std::chrono::milliseconds;
 constexpr const char* kChannel = "socialai_config";
 constexpr std::size_t kMaxBufferedErrors = 10000;
 constexpr milliseconds kMaxHeartbeatEvery{30000};
+// The single lease of worker $1 (an exclusive worker not split into partitions).
+constexpr const char* kLeaseKey =
+    "hashtextextended('socialai.worker.' || current_schema() || '.' || $1, 0)";
 constexpr milliseconds kLeaseRetry{500};  // lease attempts and partition balancing: takeover within ~1 s
 constexpr std::chrono::hours kPruneEvery{1};
 constexpr std::int64_t kPruneBatch = 10000;
@@ -343,11 +346,8 @@ class Runtime final : public WorkerContext {
     }
     bool got = false;
     db_.with_transaction([&](pqxx::work& tx) {
-      got = db_.exec(tx,
-                     "SELECT pg_try_advisory_lock(hashtextextended("
-                     "'socialai.worker.' || current_schema() || '.' || $1, 0))",
-                     name_)[0][0]
-                .as<bool>();
+      const std::string sql = std::string("SELECT pg_try_advisory_lock(") + kLeaseKey + ")";
+      got = db_.exec(tx, sql, name_)[0][0].as<bool>();
     });
     if (got) {
       lease_held_ = true;
@@ -401,6 +401,14 @@ class Runtime final : public WorkerContext {
                  parts_->held().empty() ? "" : ": ", parts_->held_text());
   }
 
+  // The worker's settings are validated before its first cycle (and again after a reload).
+  void validate_once() {
+    if (!validated_) {
+      worker_.validate(*this);
+      validated_ = true;
+    }
+  }
+
   // An exclusive worker's partitions (or its one lease) follow its validated settings, so
   // validate runs here, before the lease is taken; a failure is recorded like a failed cycle
   // and retried after the interval. Returns true once the layout is known.
@@ -410,10 +418,7 @@ class Runtime final : public WorkerContext {
     }
     const auto t0 = Clock::now();
     try {
-      if (!validated_) {
-        worker_.validate(*this);
-        validated_ = true;
-      }
+      validate_once();
       std::vector<std::string> parts = worker_.partitions(*this);
       if (parts.empty()) {
         if (parts_) {
@@ -423,10 +428,7 @@ class Runtime final : public WorkerContext {
       } else {
         if (lease_held_) {  // it was one lease until now
           db_.with_transaction([&](pqxx::work& tx) {
-            db_.exec(tx,
-                     "SELECT pg_advisory_unlock(hashtextextended("
-                     "'socialai.worker.' || current_schema() || '.' || $1, 0))",
-                     name_);
+            db_.exec(tx, std::string("SELECT pg_advisory_unlock(") + kLeaseKey + ")", name_);
           });
           lease_held_ = false;
         }
@@ -510,10 +512,7 @@ class Runtime final : public WorkerContext {
     const auto t0 = Clock::now();
     std::optional<std::string> error;
     try {
-      if (!validated_) {
-        worker_.validate(*this);
-        validated_ = true;
-      }
+      validate_once();
       worker_.run_cycle(*this);
     } catch (const pqxx::broken_connection&) {
       throw;

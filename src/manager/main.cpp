@@ -26,8 +26,8 @@
 #include "manager/db_poller.h"
 #include "manager/http_api.h"
 #include "manager/log_router.h"
-#include "manager/supervisor.h"
 #include "manager/memory_trim.h"
+#include "manager/supervisor.h"
 #include "manager/systemd_notify.h"
 #include "socialai/version.h"
 

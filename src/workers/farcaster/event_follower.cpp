@@ -77,12 +77,16 @@ std::vector<int> EventFollower::hub_shards() const {
     return {0};
   }
   std::vector<int> out;
-  hub_.get("hub info", "/v1/info", [&](std::string_view body) {
-    for (const ShardHead& h : parse_shards(body)) {
-      out.push_back(h.shard);
-    }
-  });
+  for (const ShardHead& h : shard_heads()) {
+    out.push_back(h.shard);
+  }
   return out;
+}
+
+std::vector<ShardHead> EventFollower::shard_heads() const {
+  std::vector<ShardHead> heads;
+  hub_.get("hub info", "/v1/info", [&](std::string_view body) { heads = parse_shards(body); });
+  return heads;
 }
 
 void EventFollower::use_shards(const std::vector<int>& held) {
@@ -107,11 +111,9 @@ void EventFollower::start() {
   heights_.clear();
   shards_.clear();
   if (hub_.dialect() == Dialect::kSnapchain) {
-    hub_.get("hub info", "/v1/info", [&](std::string_view body) {
-      for (const ShardHead& h : parse_shards(body)) {
-        heights_[h.shard] = h.max_height;
-      }
-    });
+    for (const ShardHead& h : shard_heads()) {
+      heights_[h.shard] = h.max_height;
+    }
     for (const auto& [shard, height] : heights_) {
       if (wanted_.empty() || std::find(wanted_.begin(), wanted_.end(), shard) != wanted_.end()) {
         shards_.push_back(shard);
@@ -263,10 +265,13 @@ PollStats EventFollower::poll(Steady::time_point deadline) {
     struct Rollback {
       Cursor& c;
       bool armed = true;
+      void undo() {
+        c.fresh.clear();
+        c.pos = c.stored;
+      }
       ~Rollback() {
         if (armed) {
-          c.fresh.clear();
-          c.pos = c.stored;
+          undo();
         }
       }
     } rollback{c};
@@ -276,8 +281,7 @@ PollStats EventFollower::poll(Steady::time_point deadline) {
       const bool caught_up = take_page(next.get(), c, batch, stats);
       const bool in_window = c.pos < c.stored && !caught_up;
       if (in_window && hub_.stopping()) {
-        c.fresh.clear();  // none of what was gathered was applied
-        c.pos = c.stored;
+        rollback.undo();  // none of what was gathered was applied
         stats.caught_up = false;
         break;
       }

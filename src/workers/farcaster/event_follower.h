@@ -66,6 +66,8 @@ class EventFollower {
   const std::vector<int>& shards() const { return shards_; }
 
  private:
+  // Snapchain's /v1/info: each shard's index and height.
+  std::vector<ShardHead> shard_heads() const;
   struct Cursor {
     std::uint64_t stored = 0;      // committed: where reading resumes after a restart
     std::uint64_t pos = 0;         // where the next read starts
