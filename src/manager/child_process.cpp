@@ -164,9 +164,7 @@ struct ChildProcess::Impl {
   std::optional<bp::process> proc;
   int pid = -1;
   bool exited = false;
-  LineSplitter out_split, err_split;
-  std::vector<Line> out_lines, err_lines;  // per stream: the two may be read at once
-  LinesFn on_lines;
+  OutputFn on_output;
   ExitFn on_exit;
 };
 
@@ -180,12 +178,12 @@ std::string ExitStatus::describe() const {
 }
 
 std::shared_ptr<ChildProcess> ChildProcess::spawn(asio::io_context& ioc, const SpawnSpec& spec,
-                                                  LinesFn on_lines, ExitFn on_exit,
+                                                  OutputFn on_output, ExitFn on_exit,
                                                   asio::io_context* pipes) {
   std::shared_ptr<ChildProcess> self(new ChildProcess());
   self->impl_ = std::make_unique<Impl>(ioc, pipes != nullptr ? *pipes : ioc);
   Impl& m = *self->impl_;
-  m.on_lines = std::move(on_lines);
+  m.on_output = std::move(on_output);
   m.on_exit = std::move(on_exit);
   bp::error_code ec;
   bp::process p = VforkLauncher{}.launch(
@@ -226,7 +224,7 @@ void ChildProcess::start() {
   struct Reader {
     // Waits for readiness, then reads into one buffer shared by every child of this thread: it
     // stays in the cache between reads (a buffer per stream would be 2 × kReadChunk per child,
-    // cold each time), and only an unfinished line's bytes are kept (LineSplitter's carry).
+    // cold each time); the owner keeps an unfinished line's bytes (its LineSplitter).
     static void wait(std::shared_ptr<ChildProcess> self, Stream stream) {
       Impl& m = *self->impl_;
       auto& pipe = stream == Stream::kStdout ? m.out : m.err;
@@ -237,8 +235,6 @@ void ChildProcess::start() {
                      bp::error_code ec) {
       Impl& m = *self->impl_;
       auto& fd = stream == Stream::kStdout ? m.out : m.err;
-      auto& split = stream == Stream::kStdout ? m.out_split : m.err_split;
-      auto& lines = stream == Stream::kStdout ? m.out_lines : m.err_lines;
       // One per thread running an io_context (tests may run several).
       static thread_local const std::unique_ptr<char[]> storage(new char[kReadChunk]);
       char* const buf = storage.get();
@@ -252,14 +248,9 @@ void ChildProcess::start() {
           return;
         }
       }
-      lines.clear();
-      if (n > 0) {
-        split.feed(std::string_view(buf, static_cast<std::size_t>(n)), lines);
-      } else {
-        split.finish(lines);  // EOF (or error): flush the partial last line
-      }
-      if (!lines.empty() && m.on_lines) {
-        m.on_lines(stream, lines);
+      if (m.on_output) {
+        // No bytes at EOF (or on an error): the owner flushes a partial last line.
+        m.on_output(stream, std::string_view(buf, n > 0 ? static_cast<std::size_t>(n) : 0));
       }
       if (n == static_cast<ssize_t>(kReadChunk)) {
         // A full buffer: more is likely waiting. Read again after the handlers already due

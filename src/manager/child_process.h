@@ -1,6 +1,6 @@
 // ChildProcess: one spawned worker process (Boost.Process v2) in its own process group,
-// stdin from /dev/null, stdout/stderr read asynchronously into whole lines.
-// All methods and `on_exit` run on the io_context's thread; `on_lines` runs on a thread of the
+// stdin from /dev/null, stdout/stderr read asynchronously.
+// All methods and `on_exit` run on the io_context's thread; `on_output` runs on a thread of the
 // pipes' io_context (the same one unless another is given).
 #pragma once
 
@@ -9,9 +9,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "manager/line_splitter.h"
 #include "manager/log_router.h"
 
 namespace boost::asio {
@@ -37,17 +37,18 @@ struct ExitStatus {
 
 class ChildProcess : public std::enable_shared_from_this<ChildProcess> {
  public:
-  using LinesFn = std::function<void(Stream, const std::vector<Line>&)>;
+  // The bytes of one read (valid during the call); empty at the end of the stream.
+  using OutputFn = std::function<void(Stream, std::string_view bytes)>;
   using ExitFn = std::function<void(ExitStatus)>;
 
   // Spawns now; throws std::system_error if the executable cannot be started (the error
-  // names it). `on_lines` is called for every read batch, in order per stream, until both
-  // pipes reach EOF (after the process exited, a partial last line included); with `pipes`,
-  // on that io_context, which may run several threads (the two streams' batches may then be
-  // handled at the same time). `on_exit` is called once when the process has exited and was
+  // names it). `on_output` is called for every read, in order per stream, and once more with
+  // no bytes when that pipe reaches EOF (after the process exited); with `pipes`, on that
+  // io_context, which may run several threads (the two streams' reads may then be handled at
+  // the same time). `on_exit` is called once when the process has exited and was
   // reaped, on `ioc`.
   static std::shared_ptr<ChildProcess> spawn(boost::asio::io_context& ioc, const SpawnSpec& spec,
-                                             LinesFn on_lines, ExitFn on_exit,
+                                             OutputFn on_output, ExitFn on_exit,
                                              boost::asio::io_context* pipes = nullptr);
   ~ChildProcess();
 

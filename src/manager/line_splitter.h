@@ -32,6 +32,9 @@ class LineSplitter {
   void finish(std::vector<Line>& out);
 
   std::size_t pending_bytes() const { return carry_.size(); }
+  // True while a line begun in an earlier feed() is unfinished (bytes kept, or pieces out).
+  bool mid_line() const { return !carry_.empty() || piece_ > 0; }
+  std::size_t max_line() const { return max_line_; }
 
  private:
   std::size_t max_line_;

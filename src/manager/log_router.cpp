@@ -159,6 +159,16 @@ const char* stream_name(Stream s) {
   return "";
 }
 
+// The size of a batch in text format when every line is plain.
+std::size_t text_estimate(const std::vector<Line>& lines, std::string_view prefix,
+                          std::string_view ts) {
+  std::size_t n = 0;
+  for (const auto& l : lines) {
+    n += l.text.size() + prefix.size() + ts.size() + 2;
+  }
+  return n;
+}
+
 }  // namespace
 
 LogRouter::LogRouter(LogFormat format, int out_fd, std::optional<LogFileOptions> file,
@@ -312,24 +322,28 @@ void LogRouter::format_text(Bytes& out, const std::string& prefix, const std::st
   }
 }
 
+std::string LogRouter::batch_time(Stream stream) const {
+  // One receive time per batch: JSON always carries it; text when stamping is on (never on
+  // the manager's own lines, which start with their time).
+  const bool stamp = format_ == LogFormat::kJson ||
+                     (output_.timestamps != LogOutput::Stamp::kNever && stream != Stream::kManager);
+  return stamp ? now_iso() : std::string();
+}
+
+std::string LogRouter::line_prefix(const std::string& worker, Stream stream) const {
+  return "[" + worker + (stream == Stream::kStderr ? output_.stderr_tag : std::string()) + "] ";
+}
+
 void LogRouter::write_lines(const std::string& worker, Stream stream,
                             const std::vector<Line>& lines) {
   if (lines.empty()) {
     return;
   }
-  // Format outside the lock: only the queueing below is shared with the writer thread.
+  // Format outside the lock: only the queueing in submit() is shared with the writer thread.
   ChunkPtr chunk = take_chunk();
-  // One receive time per batch: JSON always carries it; text when stamping is on (never on
-  // the manager's own lines, which start with their time).
-  const bool stamp = format_ == LogFormat::kJson ||
-                     (output_.timestamps != LogOutput::Stamp::kNever && stream != Stream::kManager);
-  const std::string ts = stamp ? now_iso() : std::string();
-  const std::string prefix =
-      "[" + worker + (stream == Stream::kStderr ? output_.stderr_tag : std::string()) + "] ";
-  std::size_t estimate = 0;
-  for (const auto& l : lines) {
-    estimate += l.text.size() + prefix.size() + ts.size() + 2;
-  }
+  const std::string ts = batch_time(stream);
+  const std::string prefix = line_prefix(worker, stream);
+  const std::size_t estimate = text_estimate(lines, prefix, ts);
   if (format_ == LogFormat::kText) {
     format_text(chunk->text, prefix, worker, stream, lines, ts, estimate);
   } else {
@@ -342,14 +356,154 @@ void LogRouter::write_lines(const std::string& worker, Stream stream,
     }
   }
   chunk->lines = lines.size();
-  chunk->worker = worker;
-  chunk->stream = stream;
   if (output_.journal) {
     for (const auto& l : lines) {
       chunk->raw.append(l.text);
       chunk->raw_ends.push_back(static_cast<std::uint32_t>(chunk->raw.size()));
     }
   }
+  submit(worker, stream, std::move(chunk));
+}
+
+void LogRouter::write_output(const std::string& worker, Stream stream, LineSplitter& split,
+                             std::string_view bytes) {
+  static thread_local std::vector<Line> lines;  // kept: their capacity serves the next call
+  lines.clear();
+  if (bytes.empty()) {
+    split.finish(lines);
+    write_lines(worker, stream, lines);
+    return;
+  }
+  if (format_ != LogFormat::kText || output_.journal) {
+    split.feed(bytes, lines);  // a line at a time through format_line (or the journal)
+    write_lines(worker, stream, lines);
+    return;
+  }
+  ChunkPtr chunk = take_chunk();
+  const std::string ts = batch_time(stream);
+  const std::string prefix = line_prefix(worker, stream);
+  Bytes& out = chunk->text;
+  out.reserve(bytes.size() + bytes.size() / 2);  // 100-byte lines and a stamped head fit
+  std::size_t count = 0;
+  // Three parts, each through what suits it: the end of a line begun in an earlier read (the
+  // splitter joins it), whole lines (one pass), and an unfinished last line (the splitter
+  // keeps it, or cuts pieces from it).
+  if (split.mid_line()) {
+    const void* nl = std::memchr(bytes.data(), '\n', bytes.size());
+    const std::size_t n =
+        nl == nullptr ? bytes.size() : static_cast<const char*>(nl) - bytes.data() + 1;
+    count += format_split(out, bytes.substr(0, n), split, prefix, worker, stream, ts);
+    bytes.remove_prefix(n);
+  }
+  const void* last = ::memrchr(bytes.data(), '\n', bytes.size());
+  const std::size_t body =
+      last == nullptr ? 0 : static_cast<const char*>(last) - bytes.data() + 1;
+  count += format_body(out, bytes.substr(0, body), split, prefix, worker, stream, ts);
+  if (body < bytes.size()) {
+    count += format_split(out, bytes.substr(body), split, prefix, worker, stream, ts);
+  }
+  if (count == 0) {  // the start of a line only: the splitter keeps it
+    std::lock_guard<std::mutex> lock(mu_);
+    recycle(chunk);
+    return;
+  }
+  chunk->lines = count;
+  submit(worker, stream, std::move(chunk));
+}
+
+std::size_t LogRouter::format_split(Bytes& out, std::string_view part, LineSplitter& split,
+                                    const std::string& prefix, const std::string& worker,
+                                    Stream stream, std::string_view ts) const {
+  static thread_local std::vector<Line> lines;
+  lines.clear();
+  split.feed(part, lines);
+  format_text(out, prefix, worker, stream, lines, ts, text_estimate(lines, prefix, ts));
+  return lines.size();
+}
+
+std::size_t LogRouter::format_body(Bytes& out, std::string_view body, LineSplitter& split,
+                                   const std::string& prefix, const std::string& worker,
+                                   Stream stream, std::string_view ts) const {
+  // Each line: its head is written, then its bytes are copied 16 at a time while the copy
+  // looks for the first byte below 0x20. A '\n' there ends a plain line; anything else (a
+  // control byte, UTF-8, a line over the cap, a short line whose timestamp test needed its
+  // end) rewinds the line and sends it through the splitter and format_text. The blocks may
+  // copy up to 15 bytes past a line's end: the next line's head overwrites them.
+  const bool always = output_.timestamps == LogOutput::Stamp::kAlways;
+  const std::string stamped = ts.empty() ? std::string() : prefix + std::string(ts) + ' ';
+  // starts_with_timestamp() looks at no more than this many bytes of a line.
+  constexpr std::size_t kStampProbe = 18;
+  const std::size_t max_line = split.max_line();
+  constexpr std::size_t kSlack = 64;  // room kept past the copy position
+  const char* p = body.data();
+  const char* const end = p + body.size();
+  std::size_t count = 0;
+  while (p < end) {
+    const char* const s = p;
+    const std::size_t line_at = out.size();
+    const std::size_t avail = static_cast<std::size_t>(end - s);
+    const bool stamp_it =
+        !ts.empty() && (always || !starts_with_timestamp({s, std::min(avail, kStampProbe)}));
+    const std::string& head = stamp_it ? stamped : prefix;
+    char* w = out.room(head.size() + kSlack);
+    char* limit = w + (out.capacity() - out.size()) - kSlack;
+    std::memcpy(w, head.data(), head.size());
+    w += head.size();
+#if defined(__SSE2__)
+    const __m128i floor = _mm_set1_epi8(0x1f);
+    while (end - p >= 16) {
+      const __m128i v = load16(p);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(w), v);
+      const unsigned stops =
+          static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpgt_epi8(v, floor))) ^ 0xffffu;
+      if (stops != 0) {
+        const int at = std::countr_zero(stops);
+        p += at;
+        w += at;
+        break;
+      }
+      p += 16;
+      w += 16;
+      if (w > limit) {
+        out.commit(w);
+        w = out.room(out.capacity());  // doubles
+        limit = w + (out.capacity() - out.size()) - kSlack;
+      }
+    }
+#endif
+    // The last few bytes of the body (it ends with '\n', so this stops there at the latest).
+    while (printable(*p)) {
+      if (w > limit) {
+        out.commit(w);
+        w = out.room(out.capacity());
+        limit = w + (out.capacity() - out.size()) - kSlack;
+      }
+      *w++ = *p++;
+    }
+    const std::size_t len = static_cast<std::size_t>(p - s);
+    const bool plain =
+        *p == '\n' && len <= max_line &&
+        (len >= kStampProbe || ts.empty() || always ||
+         starts_with_timestamp({s, len}) == !stamp_it);
+    if (plain) {
+      *w++ = '\n';
+      out.commit(w);
+      ++p;
+      ++count;
+      continue;
+    }
+    out.commit(out.data() + line_at);  // rewind this line
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    count += format_split(out, {s, static_cast<std::size_t>(nl - s) + 1}, split, prefix, worker,
+                          stream, ts);
+    p = nl + 1;
+  }
+  return count;
+}
+
+void LogRouter::submit(const std::string& worker, Stream stream, ChunkPtr chunk) {
+  chunk->worker = worker;
+  chunk->stream = stream;
   const std::size_t bytes = chunk->text.size();
   ChunkPtr shared = std::move(chunk);
 
@@ -379,7 +533,7 @@ void LogRouter::write_lines(const std::string& worker, Stream stream,
   }
 
   auto& st = stats_[worker];
-  st.lines += lines.size();
+  st.lines += shared->lines;
   st.bytes += bytes;
   if (!direct) {
     // The thread writing now hands what is queued on when it is done: waking the writer

@@ -74,6 +74,12 @@ class LogRouter {
 
   // A batch of lines from one child stream, in order.
   void write_lines(const std::string& worker, Stream stream, const std::vector<Line>& lines);
+  // One read of a child stream's bytes, split by that stream's `split` (which keeps what
+  // straddles reads); empty `bytes` is the end of the stream. The same log as
+  // split.feed()/finish() then write_lines(), but plain text lines are split and formatted in
+  // one pass over their bytes. Calls for one stream come from one thread at a time.
+  void write_output(const std::string& worker, Stream stream, LineSplitter& split,
+                    std::string_view bytes);
   // The manager's own message (any thread).
   void write_manager(std::string_view level, std::string_view msg);
 
@@ -170,6 +176,21 @@ class LogRouter {
   // misses): a chunk nobody else references goes back to free_. REQUIRES: mu_ held.
   void recycle(ChunkPtr& chunk);
   ChunkPtr take_chunk();
+  // Queues a formatted chunk (or writes it through) and keeps it in the worker's ring.
+  void submit(const std::string& worker, Stream stream, ChunkPtr chunk);
+  // The receive time of a batch (empty when the format leaves it out) and its line head.
+  std::string batch_time(Stream stream) const;
+  std::string line_prefix(const std::string& worker, Stream stream) const;
+  // Feeds `part` to `split` and formats the lines out of it; returns their count.
+  std::size_t format_split(Bytes& out, std::string_view part, LineSplitter& split,
+                           const std::string& prefix, const std::string& worker, Stream stream,
+                           std::string_view ts) const;
+  // write_output's one pass over `body`, whole lines ('\n'-terminated) that follow no
+  // unfinished line in `split`: plain ones are copied behind their head while their end is
+  // looked for, others go through `split` and format_text. Returns the count of lines.
+  std::size_t format_body(Bytes& out, std::string_view body, LineSplitter& split,
+                          const std::string& prefix, const std::string& worker, Stream stream,
+                          std::string_view ts) const;
   void format_line(std::string& out, const std::string& prefix, const std::string& worker,
                    Stream stream, const Line& line, std::string_view ts) const;
   // Text format of a batch; `estimate` is its size when every line is plain.

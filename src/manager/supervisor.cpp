@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <array>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -196,11 +197,13 @@ struct Supervisor::Impl {
     std::weak_ptr<Slot> weak = s;
     const std::string name = s->cfg.name;
     LogRouter* router = &log;
+    // Each stream's unfinished line between reads; a new child starts with none.
+    auto splitters = std::make_shared<std::array<LineSplitter, 2>>();
     try {
       auto child = ChildProcess::spawn(
           ioc, spec,
-          [router, name](Stream st, const std::vector<Line>& lines) {
-            router->write_lines(name, st, lines);
+          [router, name, splitters](Stream st, std::string_view bytes) {
+            router->write_output(name, st, (*splitters)[st == Stream::kStderr ? 1 : 0], bytes);
           },
           [this, weak](ExitStatus st) {
             if (auto slot = weak.lock()) {

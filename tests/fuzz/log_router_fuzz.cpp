@@ -4,12 +4,15 @@
 // exactly one output line per Line, in both formats; a text line starts with "[w] " and holds
 // no raw control byte or invalid UTF-8 (escaped, not dropped); a JSON line is one valid JSON
 // object (UTF-8) with no duplicate key, our "worker"/"stream"/"ts" fields winning over the
-// child's, and piece numbers for cut lines; recent() returns min(lines, 1000).
+// child's, and piece numbers for cut lines; recent() returns min(lines, 1000). The same bytes
+// cut into reads (sizes taken from the input) through write_output, the one-pass path, give
+// the same text output.
 //
 // Input: the child's stdout bytes.
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -102,6 +105,7 @@ struct Sink {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static Sink* text = new Sink(socialai::LogFormat::kText);  // reachable: not a leak
   static Sink* json = new Sink(socialai::LogFormat::kJson);
+  static Sink* reads = new Sink(socialai::LogFormat::kText);
   const std::string_view input = socialai::fuzz::as_view(data, size);
 
   socialai::manager::LineSplitter splitter(80);
@@ -111,7 +115,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   text->router->write_lines("w", socialai::manager::Stream::kStdout, lines);
   json->router->write_lines("w", socialai::manager::Stream::kStderr, lines);
 
+  socialai::manager::LineSplitter read_splitter(80);
+  for (std::size_t at = 0, k = 0; at < size; ++k) {
+    const std::size_t n = std::min<std::size_t>(size - at, 1 + data[k % size] * 7u % 300);
+    reads->router->write_output("w", socialai::manager::Stream::kStdout, read_splitter,
+                                input.substr(at, n));
+    at += n;
+  }
+  reads->router->write_output("w", socialai::manager::Stream::kStdout, read_splitter, {});
+
   const auto text_out = text->drain();
+  FUZZ_CHECK(reads->drain() == text_out);
   FUZZ_CHECK(text_out.size() == lines.size());
   for (const auto& l : text_out) {
     FUZZ_CHECK(l.rfind("[w] ", 0) == 0);

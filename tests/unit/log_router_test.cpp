@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -93,6 +94,96 @@ TEST_F(LogRouterTest, FastPathAgreesWithEscapingAtEveryLengthAndPosition) {
   r.write_lines("w", Stream::kStdout, lines(texts));
   r.flush();
   EXPECT_EQ(read("out"), want);
+}
+
+// write_output (split and format in one pass) must write exactly what LineSplitter and
+// write_lines write for the same bytes, however they are cut into reads: plain lines, escapes,
+// lines over the cap (pieces), empty lines, lines with their own timestamps and short ones that
+// only look like a timestamp until their end, a partial last line flushed at EOF.
+TEST_F(LogRouterTest, OnePassOutputAgreesWithSplitterAndWriteLines) {
+  // Each batch has its own receive time, which may differ between the two routers.
+  const std::regex receive_time(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
+  auto untimed = [&](const std::string& s) { return std::regex_replace(s, receive_time, "TS"); };
+  std::mt19937 rng(7);
+  auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  const std::vector<std::string> shapes = {
+      "12:00:01", "12:00:0", "2026-01-02 03:04", "2026-01-02 03:04:05 own", "[12:00:01] x",
+      "[2026-01-02 03:04:05] own", "[2026-01-02 03:04", "[2026-01-02 03:04x",
+      "", "tab\tin", "ctl\x01", "utf-8 \xc3\xa9", "del\x7f"};
+  for (const auto stamp :
+       {LogOutput::Stamp::kAuto, LogOutput::Stamp::kNever, LogOutput::Stamp::kAlways}) {
+    for (int round = 0; round < 4; ++round) {
+      std::string stream;
+      const int n_lines = 3000;
+      for (int i = 0; i < n_lines; ++i) {
+        std::string line;
+        switch (pick(4)) {
+          case 0:
+            line = shapes[pick(shapes.size())];
+            break;
+          case 1:
+            line.assign(pick(150), 'x');  // over the cap of 40 at times
+            break;
+          default:
+            for (std::size_t k = pick(60); k > 0; --k) line += static_cast<char>(' ' + pick(95));
+        }
+        if (!line.empty() && pick(50) == 0) {
+          line[pick(line.size())] = '\x02';
+        }
+        stream += line;
+        stream += '\n';
+      }
+      stream += "partial last";
+      std::vector<std::string_view> reads;
+      for (std::size_t at = 0; at < stream.size();) {
+        const std::size_t n = std::min(stream.size() - at, 1 + pick(pick(8) == 0 ? 2000 : 120));
+        reads.emplace_back(stream.data() + at, n);
+        at += n;
+      }
+      LogOutput o;
+      o.timestamps = stamp;
+      o.stderr_tag = ":err";
+      const std::string name = "run" + std::to_string(static_cast<int>(stamp)) + "-" +
+                               std::to_string(round);
+      const int fd_a = ::open((dir_ + "/" + name + ".a").c_str(), O_WRONLY | O_CREAT, 0644);
+      const int fd_b = ::open((dir_ + "/" + name + ".b").c_str(), O_WRONLY | O_CREAT, 0644);
+      std::uint64_t lines_a = 0, lines_b = 0;
+      {
+        LogRouter a(LogFormat::kText, fd_a, std::nullopt, o);
+        LogRouter b(LogFormat::kText, fd_b, std::nullopt, o);
+        LineSplitter split_a(40), split_b(40);
+        std::vector<Line> batch;
+        for (const auto read : reads) {
+          batch.clear();
+          split_a.feed(read, batch);
+          a.write_lines("w", Stream::kStderr, batch);
+          b.write_output("w", Stream::kStderr, split_b, read);
+          ASSERT_EQ(split_a.pending_bytes(), split_b.pending_bytes());
+        }
+        batch.clear();
+        split_a.finish(batch);
+        a.write_lines("w", Stream::kStderr, batch);
+        b.write_output("w", Stream::kStderr, split_b, {});
+        a.flush();
+        b.flush();
+        lines_a = a.stats()["w"].lines;
+        lines_b = b.stats()["w"].lines;
+        for (auto& [ring_a, ring_b] : {std::pair{a.recent("w", 1000), b.recent("w", 1000)}}) {
+          ASSERT_EQ(ring_a.size(), ring_b.size());
+          for (std::size_t i = 0; i < ring_a.size(); ++i) {
+            ASSERT_EQ(untimed(ring_a[i]), untimed(ring_b[i]));
+          }
+        }
+      }
+      ::close(fd_a);
+      ::close(fd_b);
+      const std::string want = untimed(read(name + ".a"));
+      const std::string got = untimed(read(name + ".b"));
+      EXPECT_GT(lines_a, static_cast<std::uint64_t>(n_lines));  // pieces counted too
+      EXPECT_EQ(lines_a, lines_b);
+      ASSERT_EQ(want, got) << name;
+    }
+  }
 }
 
 // Children's batches may be written straight from the calling thread (write-through) while
