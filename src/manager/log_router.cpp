@@ -431,6 +431,15 @@ std::size_t LogRouter::format_body(Bytes& out, std::string_view body, LineSplitt
   // copy up to 15 bytes past a line's end: the next line's head overwrites them.
   const bool always = output_.timestamps == LogOutput::Stamp::kAlways;
   const std::string stamped = ts.empty() ? std::string() : prefix + std::string(ts) + ' ';
+  // The two heads padded to whole 16-byte blocks, copied a block at a time below (a memcpy
+  // call per line cost more than the head's bytes); a longer head goes through memcpy.
+  constexpr std::size_t kPaddedHead = 128;
+  char padded[2][kPaddedHead] = {};
+  const bool blocks = stamped.size() <= kPaddedHead - 16 && prefix.size() <= kPaddedHead - 16;
+  if (blocks) {
+    std::memcpy(padded[0], prefix.data(), prefix.size());
+    std::memcpy(padded[1], stamped.data(), stamped.size());
+  }
   // starts_with_timestamp() looks at no more than this many bytes of a line.
   constexpr std::size_t kStampProbe = 18;
   const std::size_t max_line = split.max_line();
@@ -442,12 +451,26 @@ std::size_t LogRouter::format_body(Bytes& out, std::string_view body, LineSplitt
     const char* const s = p;
     const std::size_t line_at = out.size();
     const std::size_t avail = static_cast<std::size_t>(end - s);
+    // A timestamp starts with a digit, or '[' and a digit: most lines are ruled out inline.
+    const bool maybe_timestamp = static_cast<unsigned char>(*s - '0') < 10 || *s == '[';
     const bool stamp_it =
-        !ts.empty() && (always || !starts_with_timestamp({s, std::min(avail, kStampProbe)}));
+        !ts.empty() &&
+        (always || !maybe_timestamp || !starts_with_timestamp({s, std::min(avail, kStampProbe)}));
     const std::string& head = stamp_it ? stamped : prefix;
     char* w = out.room(head.size() + kSlack);
     char* limit = w + (out.capacity() - out.size()) - kSlack;
+#if defined(__SSE2__)
+    if (blocks) {  // the line overwrites what the last block copies past the head's end
+      const char* from = padded[stamp_it ? 1 : 0];
+      for (std::size_t i = 0; i < head.size(); i += 16) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(w + i), load16(from + i));
+      }
+    } else {
+      std::memcpy(w, head.data(), head.size());
+    }
+#else
     std::memcpy(w, head.data(), head.size());
+#endif
     w += head.size();
 #if defined(__SSE2__)
     const __m128i floor = _mm_set1_epi8(0x1f);
