@@ -100,12 +100,12 @@ Run fanin(Supervisor& sup, int children, long lines, const std::string& dir) {
     const std::uint64_t over = sup.line_overhead(n, false);
     expected += static_cast<std::uint64_t>(lines) * (kLineBytes + over) + kDone.size() + over;
   }
-  const long ticks0 = cpu_ticks(sup.own_pids());
+  const double cpu0 = cpu_seconds(sup.own_pids());
   const auto t0 = Clock::now();
   std::ofstream(go).flush();
   const bool done = wait_for_bytes(files, expected);
   const double seconds = ms_since(t0) / 1000.0;
-  const double cpu = ticks_to_seconds(cpu_ticks(sup.own_pids()) - ticks0);
+  const double cpu = cpu_seconds(sup.own_pids()) - cpu0;
   sup.stop();
   const FloodCheck c = check_floods(sup, names, lines, kWidth, 1);
   for (const auto& f : files) ::unlink(f.c_str());
@@ -160,7 +160,7 @@ Run cat_fanin(int children, long lines, const std::string& dir) {
   std::uint64_t expected = 0;
   for (const auto& f : files) expected += file_size(f) + lines * kLineBytes + kDone.size();
   const std::vector<int> cat_pids(cats.begin(), cats.end());
-  const long ticks0 = cpu_ticks(cat_pids);
+  const double cpu0 = cpu_seconds(cat_pids);
   const auto t0 = Clock::now();
   std::ofstream(go).flush();
   const bool done = wait_for_bytes(files, expected);
@@ -171,7 +171,7 @@ Run cat_fanin(int children, long lines, const std::string& dir) {
     siginfo_t info{};
     ::waitid(P_PID, static_cast<id_t>(c), &info, WEXITED | WNOWAIT);
   }
-  const double cpu = ticks_to_seconds(cpu_ticks(cat_pids) - ticks0);
+  const double cpu = cpu_seconds(cat_pids) - cpu0;
   for (pid_t c : cats) ::waitpid(c, nullptr, 0);
   for (const auto& f : files) ::unlink(f.c_str());
   Run r;

@@ -68,15 +68,15 @@ Idle measure_idle(Supervisor& sup, const std::string& dir, std::chrono::seconds 
   }
   std::this_thread::sleep_for(2s);  // settle (first log writes, lazy allocations)
   Idle r;
-  const long t0 = cpu_ticks(sup.own_pids());
+  const double t0 = cpu_seconds(sup.own_pids());
   std::this_thread::sleep_for(window);
-  const long t1 = cpu_ticks(sup.own_pids());
+  const double t1 = cpu_seconds(sup.own_pids());
   for (int pid : sup.own_pids()) {
     const auto [pss, rss] = pss_rss_kb(pid);
     r.pss_kb += pss;
     r.rss_kb += rss;
   }
-  r.cpu_s = ticks_to_seconds(t1 - t0);
+  r.cpu_s = t1 - t0;
   sup.stop();
   return r;
 }
@@ -157,7 +157,7 @@ Throughput log_throughput(Supervisor& sup, long lines, int width, const std::str
   const std::uint64_t expected =
       base + static_cast<std::uint64_t>(lines) * (2 * line + sup.line_overhead("flood", false) +
                                                   sup.line_overhead("flood", true));
-  const long ticks0 = cpu_ticks(sup.own_pids());
+  const double cpu0 = cpu_seconds(sup.own_pids());
   const auto t0 = Clock::now();
   std::ofstream(go).flush();
   std::uint64_t size = 0, last_size = 0;
@@ -178,7 +178,7 @@ Throughput log_throughput(Supervisor& sup, long lines, int width, const std::str
     std::this_thread::sleep_for(200us);
   }
   t.seconds = ms_since(t0) / 1000.0;
-  t.cpu_s = ticks_to_seconds(cpu_ticks(sup.own_pids()) - ticks0);
+  t.cpu_s = cpu_seconds(sup.own_pids()) - cpu0;
   sup.stop();
   const FloodCheck c = check_floods(sup, {"flood"}, lines, width, 2);
   t.lines_ok = c.ok;

@@ -340,29 +340,20 @@ std::pair<long, long> pss_rss_kb(int pid) {
   return {pss, rss};
 }
 
-long cpu_ticks(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string content;
-  std::getline(in, content);
-  const auto close = content.rfind(')');
-  if (close == std::string::npos) {
-    return 0;
+double cpu_seconds(const std::vector<int>& pids) {
+  long double ns = 0;
+  for (const int pid : pids) {
+    std::error_code ec;
+    for (const auto& task :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+      std::ifstream in(task.path() / "schedstat");
+      unsigned long long run = 0;
+      if (in >> run) {
+        ns += static_cast<long double>(run);
+      }
+    }
   }
-  std::istringstream rest(content.substr(close + 2));
-  std::vector<std::string> f;
-  std::string tok;
-  while (rest >> tok) f.push_back(tok);
-  return f.size() > 12 ? std::stol(f[11]) + std::stol(f[12]) : 0;
-}
-
-long cpu_ticks(const std::vector<int>& pids) {
-  long sum = 0;
-  for (int pid : pids) sum += cpu_ticks(pid);
-  return sum;
-}
-
-double ticks_to_seconds(long ticks) {
-  return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return static_cast<double>(ns / 1e9L);
 }
 
 FloodCheck check_floods(const Supervisor& sup, const std::vector<std::string>& programs,

@@ -39,10 +39,11 @@ std::optional<std::string> which(const std::string& name);
 bool wait_for_pids(const std::string& file, std::size_t count, std::chrono::milliseconds limit);
 // PSS and RSS (kB) of one process from /proc/PID/smaps_rollup.
 std::pair<long, long> pss_rss_kb(int pid);
-// utime + stime of one process, in clock ticks.
-long cpu_ticks(int pid);
-long cpu_ticks(const std::vector<int>& pids);
-double ticks_to_seconds(long ticks);
+// CPU seconds the processes' threads have run, to the nanosecond: the sum of
+// /proc/PID/task/*/schedstat (utime + stime in /proc/PID/stat count 10 ms ticks, a fifth of a
+// 7-children run's supervisor CPU). Threads that ended are not counted; the supervisors
+// measured keep theirs.
+double cpu_seconds(const std::vector<int>& pids);
 
 struct Program {
   std::string name;
