@@ -79,6 +79,7 @@ Run fanin(Supervisor& sup, int children, long lines, const std::string& dir) {
                          "--line-bytes", std::to_string(kWidth), "--flood-streams", "1"},
                         false});
   }
+  const auto started = Clock::now();
   sup.start(programs);
   Run r;
   if (!wait_for_pids(pids, static_cast<std::size_t>(children - 1), 30s)) {
@@ -87,7 +88,7 @@ Run fanin(Supervisor& sup, int children, long lines, const std::string& dir) {
     r.missing = lines * children;
     return r;
   }
-  std::this_thread::sleep_for(500ms);  // start-up lines written, the supervisor idle
+  settle_after_start(started, 500ms);  // start-up lines written, the supervisor idle
   std::vector<std::string> files;
   std::uint64_t expected = 0;
   for (const auto& n : names) {
@@ -220,13 +221,14 @@ Latency quiet_latency(Supervisor& sup, long flood_lines, int ticks, const std::s
                          "--flood-streams", "1"},
                         false});
   }
+  const auto started = Clock::now();
   sup.start(programs);
   Latency out;
   if (!wait_for_pids(pids, programs.size() - 1, 30s)) {
     sup.stop();
     return out;
   }
-  std::this_thread::sleep_for(500ms);
+  settle_after_start(started, 500ms);
   struct Tail {
     std::string path;
     std::uint64_t offset = 0;

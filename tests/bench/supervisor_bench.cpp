@@ -139,6 +139,7 @@ struct Throughput {
 Throughput log_throughput(Supervisor& sup, long lines, int width, const std::string& dir) {
   const std::string go = dir + "/go", pids = dir + "/flood.pids";
   ::unlink(go.c_str());
+  const auto started = Clock::now();
   sup.start({{"flood",
               {"--pid-file", pids, "--start-file", go, "--flood", std::to_string(lines),
                "--line-bytes", std::to_string(width)},
@@ -149,7 +150,7 @@ Throughput log_throughput(Supervisor& sup, long lines, int width, const std::str
     sup.stop();
     return t;
   }
-  std::this_thread::sleep_for(300ms);  // its start-up lines are written and the supervisor idles
+  settle_after_start(started, 300ms);  // its start-up lines are written, the supervisor idles
   const auto files = sup.log_files("flood");
   std::uint64_t base = 0;
   for (const auto& f : files) base += file_size(f);

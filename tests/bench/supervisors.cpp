@@ -340,6 +340,12 @@ std::pair<long, long> pss_rss_kb(int pid) {
   return {pss, rss};
 }
 
+void settle_after_start(std::chrono::steady_clock::time_point started,
+                        std::chrono::milliseconds idle) {
+  std::this_thread::sleep_for(idle);
+  std::this_thread::sleep_until(started + std::chrono::milliseconds(1500));
+}
+
 double cpu_seconds(const std::vector<int>& pids) {
   long double ns = 0;
   for (const int pid : pids) {

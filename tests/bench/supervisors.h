@@ -37,6 +37,11 @@ std::uint64_t file_size(const std::string& path);
 std::optional<std::string> which(const std::string& name);
 // Blocks (inotify, no busy polling) until `file` holds more than `count` pids.
 bool wait_for_pids(const std::string& file, std::size_t count, std::chrono::milliseconds limit);
+// Start-up is not timed: returns when `idle` has passed and `started` (just before the
+// supervisor was started) is 1.5 s past: socialai-manager drops its start-up pages 1 s after it
+// starts (memory_trim.h), a one-time cost that a short flood would otherwise include.
+void settle_after_start(std::chrono::steady_clock::time_point started,
+                        std::chrono::milliseconds idle);
 // PSS and RSS (kB) of one process from /proc/PID/smaps_rollup.
 std::pair<long, long> pss_rss_kb(int pid);
 // CPU seconds the processes' threads have run, to the nanosecond: the sum of
