@@ -14,7 +14,7 @@ namespace socialai::manager {
   pieces_.clear();
   const char* p = data.data();
   const char* end = p + data.size();
-  if (!carry_.empty() || piece_ > 0) {
+  if (mid_line()) {
     // Finish the line that started in an earlier read.
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
     const char* stop = nl ? nl : end;
@@ -64,7 +64,7 @@ namespace socialai::manager {
 
 void LineSplitter::finish(std::vector<Line>& out) {
   scratch_.clear();
-  if (carry_.empty() && piece_ == 0) {
+  if (!mid_line()) {
     return;
   }
   scratch_.swap(carry_);
