@@ -57,6 +57,10 @@ TEST(HubEvents, RejectsBadBodiesWithTheCause) {
   }
   // Without nextPageEventId the next read starts after the last event.
   EXPECT_EQ(parse_events("{\"events\":[" + merge(41, kCastAdd) + "]}").next_page_event_id, 42u);
+  // After the highest id, when a hub lists them out of order (found by the fuzz target).
+  EXPECT_EQ(parse_events("{\"events\":[" + merge(45, kCastAdd) + "," + merge(41, kCastAdd) + "]}")
+                .next_page_event_id,
+            46u);
 }
 
 TEST(HubEvents, ParsesFidsAndShards) {

@@ -1,6 +1,7 @@
 // Farcaster hub event stream wire parsing (see hub_events.h).
 #include "workers/farcaster/hub_events.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -103,8 +104,12 @@ EventPage parse_events(std::string_view body) {
   }
   if (const auto n = j.find("nextPageEventId"); n != j.end() && !n->is_null()) {
     page.next_page_event_id = unsigned_value(*n, "nextPageEventId");
-  } else if (!page.events.empty()) {
-    page.next_page_event_id = page.events.back().id + 1;
+  } else {
+    // The next read starts after the page's highest id, even if a hub lists them out of order
+    // (after the last one listed, it would read again what this page held).
+    for (const HubEvent& e : page.events) {
+      page.next_page_event_id = std::max(page.next_page_event_id, e.id + 1);
+    }
   }
   return page;
 }
