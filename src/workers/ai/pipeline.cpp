@@ -29,16 +29,22 @@ struct KindSql {
   std::string fetch;
 };
 
-// $1 pipeline, $2 limit, $3 max attempts, $4 owner, $5 lease seconds, $6 the highest id this
-// pipeline claimed so far (claims walk the ids upwards, so a cycle does not rescan the done
-// rows below it for every batch).
+// claim: $1 pipeline, $2 limit, $3 max attempts, $4 owner, $5 lease seconds, $6 the highest id
+// this pipeline claimed so far (claims walk the ids upwards, so a cycle does not rescan the
+// done rows below it for every batch).
+// fetch: $1 pipeline, $2 the claimed ids, $3 max attempts: those still due, read in a snapshot
+// taken after the claim. The claim's candidates come from its statement's snapshot: an item
+// that another instance finished (and unclaimed) after that snapshot was taken looks due to
+// it, and its claim then succeeds; the fetch sees the finished state and leaves it out.
 KindSql make_sql(const std::string& type, const std::string& table, const std::string& text) {
+  // Items of the pipeline's `p` rows that need (re)processing: new, changed, or failed and due.
+  const std::string due = " p LEFT JOIN ai_item_state s ON s.item_type = '" + type +
+                          "' AND s.item_id = p.id AND s.pipeline = $1"
+                          " WHERE (s.item_id IS NULL OR s.content_hash <> md5(" + text +
+                          ") OR (s.status = 'failed' AND s.attempts < $3 AND s.retry_at <= now()))";
   KindSql s;
-  s.claim = "WITH cand AS (SELECT p.id FROM " + table +
-            " p LEFT JOIN ai_item_state s ON s.item_type = '" + type +
-            "' AND s.item_id = p.id AND s.pipeline = $1"
-            " WHERE p.id > $6 AND (s.item_id IS NULL OR s.content_hash <> md5(" + text +
-            ") OR (s.status = 'failed' AND s.attempts < $3 AND s.retry_at <= now()))"
+  s.claim = "WITH cand AS (SELECT p.id FROM " + table + due +
+            " AND p.id > $6"
             " AND NOT EXISTS (SELECT 1 FROM ai_claims c WHERE c.item_type = '" + type +
             "' AND c.item_id = p.id AND c.pipeline = $1 AND c.lease_until > now())"
             " ORDER BY p.id LIMIT $2 FOR UPDATE OF p SKIP LOCKED),"
@@ -51,8 +57,8 @@ KindSql make_sql(const std::string& type, const std::string& table, const std::s
             // -1 marks "there were candidates", so a claim that lost every candidate to
             // another instance is told apart from an empty queue.
             " SELECT item_id FROM ins UNION ALL SELECT -1 WHERE EXISTS (SELECT 1 FROM cand)";
-  s.fetch = "SELECT p.id, " + text + ", md5(" + text + ") FROM " + table +
-            " p WHERE p.id = ANY ($1::bigint[]) ORDER BY p.id";
+  s.fetch = "SELECT p.id, " + text + ", md5(" + text + ") FROM " + table + due +
+            " AND p.id = ANY ($2::bigint[]) ORDER BY p.id";
   return s;
 }
 
@@ -127,13 +133,21 @@ std::vector<Pipeline::Item> Pipeline::claim(const std::string& type, int limit) 
     if (ids.empty()) {
       return items;
     }
-    for (const auto& row : db_.exec(tx, sql.fetch, pg_array(ids))) {
+    std::vector<std::int64_t> gone(ids);  // claimed, but no longer due (see make_sql)
+    for (const auto& row : db_.exec(tx, sql.fetch, pid, pg_array(ids), kMaxAttempts)) {
       Item it;
       it.type = type;
       it.id = row[0].as<std::int64_t>();
       it.text = row[1].as<std::string>();
       it.hash = row[2].as<std::string>();
+      std::erase(gone, it.id);
       items.push_back(std::move(it));
+    }
+    if (!gone.empty()) {
+      db_.exec(tx,
+               "DELETE FROM ai_claims WHERE item_type = $1 AND pipeline = $2 AND owner = $3 AND "
+               "item_id = ANY ($4::bigint[])",
+               type, pid, options_.owner, pg_array(gone));
     }
     return items;
   });
