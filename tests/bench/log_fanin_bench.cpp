@@ -3,7 +3,9 @@
 // from one start file until every byte is in the log, then every line checked; beside
 // supervisord, PM2 and one `cat` per child into a file, in the same run. Then the latency of
 // six quiet children's lines (one every 10 ms) while a seventh floods, against the same six
-// alone. Prints Markdown tables.
+// alone. Last, in-process, what a reader thread's formatting and the file write cost per line
+// with and without the receive-time stamp, beside the children's bytes written as they are.
+// Prints Markdown tables.
 //
 // Usage: bench_log_fanin [--quick] [--supervisord PATH] [--pm2 PATH] [--children N]
 //        [--rounds N] [--lines N]  (--children: that case alone, without the latency table)
@@ -25,6 +27,8 @@
 #include <vector>
 
 #include "bench_util.h"
+#include "manager/line_splitter.h"
+#include "manager/log_router.h"
 #include "manager_harness.h"
 #include "supervisors.h"
 
@@ -305,6 +309,96 @@ Latency quiet_latency(Supervisor& sup, long flood_lines, int ticks, const std::s
   return out;
 }
 
+// The formatting and writing part of the manager's work, without pipes, children or a second
+// thread: `LogRouter::write_output` on reads of 1,310 lines of 100 bytes (~128 KiB, what a
+// reader thread gets from a full pipe) from 7 streams in turn, into `out`. ns per line.
+double format_and_write(bool stamps, const std::string& out, long lines) {
+  using namespace socialai::manager;
+  const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return 0;
+  LogOutput o;
+  o.timestamps = stamps ? LogOutput::Stamp::kAuto : LogOutput::Stamp::kNever;
+  constexpr int kStreams = 7;
+  constexpr long kPerRead = 1310;
+  std::string line = "out seq " + std::string(kLineBytes - 9, 'x') + "\n";
+  std::string read;
+  for (long i = 0; i < kPerRead; ++i) read += line;
+  const long reads = std::max(1L, lines / kPerRead / kStreams) * kStreams;
+  double seconds = 0;
+  {
+    LogRouter router(socialai::LogFormat::kText, fd, std::nullopt, o);
+    std::vector<LineSplitter> splitters(kStreams);
+    std::vector<std::string> names;
+    for (int i = 0; i < kStreams; ++i) names.push_back(child_name(i));
+    auto feed = [&](long n) {
+      for (long r = 0; r < n; ++r) {
+        router.write_output(names[r % kStreams], Stream::kStdout, splitters[r % kStreams], read);
+      }
+      router.flush();
+    };
+    feed(4 * kStreams);  // the router's buffers and the rings filled, as in a running manager
+    const auto t0 = Clock::now();
+    feed(reads);
+    seconds = ms_since(t0) / 1000.0;
+  }
+  ::close(fd);
+  if (out != "/dev/null") ::unlink(out.c_str());
+  return seconds * 1e9 / static_cast<double>(reads * kPerRead);
+}
+
+// The same lines as the children write them, 131,000-byte writes into a file, as a
+// supervisor that copies its children's bytes unchanged writes them. ns per line.
+double write_unchanged(const std::string& out, long lines) {
+  const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return 0;
+  const std::string line = "out seq " + std::string(kLineBytes - 9, 'x') + "\n";
+  std::string buf;
+  for (int i = 0; i < 1310; ++i) buf += line;
+  const long writes = std::max(1L, lines / 1310);
+  const auto t0 = Clock::now();
+  for (long w = 0; w < writes; ++w) {
+    buf[8] = static_cast<char>('a' + w % 26);  // fresh bytes each time, as formatting leaves
+    if (::write(fd, buf.data(), buf.size()) != static_cast<ssize_t>(buf.size())) break;
+  }
+  const double seconds = ms_since(t0) / 1000.0;
+  ::close(fd);
+  ::unlink(out.c_str());
+  return seconds * 1e9 / static_cast<double>(writes * 1310);
+}
+
+void stamp_costs(long lines, int rounds, const std::string& dir) {
+  const std::string file = dir + "/format.out";
+  struct Row {
+    const char* title;
+    std::function<double()> run;
+    std::vector<double> ns;
+  };
+  std::vector<Row> rows = {
+      {"formatting only (to /dev/null), receive-time stamps (131 bytes out per line)",
+       [&] { return format_and_write(true, "/dev/null", lines); }, {}},
+      {"formatting only (to /dev/null), no stamps (106 bytes)",
+       [&] { return format_and_write(false, "/dev/null", lines); }, {}},
+      {"formatting and writing to a file, receive-time stamps",
+       [&] { return format_and_write(true, file, lines); }, {}},
+      {"formatting and writing to a file, no stamps",
+       [&] { return format_and_write(false, file, lines); }, {}},
+      {"the children's bytes written to a file unchanged (100 bytes per line, what supervisord writes)",
+       [&] { return write_unchanged(file, lines); }, {}},
+  };
+  for (int r = 0; r < rounds; ++r) {  // interleaved, like the columns above
+    for (auto& row : rows) row.ns.push_back(row.run());
+  }
+  std::printf("\nIn-process, one thread: `LogRouter::write_output` on reads of 1,310 lines of 100 "
+              "bytes from 7 streams in turn (%ld lines), without pipes or children, median of "
+              "%d; 1 ns per line is 0.001 s per 100 MB of the children's bytes\n\n",
+              lines, rounds);
+  std::printf("| | ns per line | min–max |\n|---|---:|---:|\n");
+  for (const auto& row : rows) {
+    const auto [lo, hi] = std::minmax_element(row.ns.begin(), row.ns.end());
+    std::printf("| %s | %.1f | %.1f–%.1f |\n", row.title, percentile(row.ns, 0.5), *lo, *hi);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -363,8 +457,11 @@ int main(int argc, char** argv) {
     std::vector<Run> cat;
     for (int r = 0; r < rounds; ++r) cat.push_back(cat_fanin(children, lines, root));
     std::vector<std::vector<Run>> runs(columns.size());
-    for (int r = 0; r < rounds; ++r) {  // rounds interleaved: drift hits every column alike
-      for (std::size_t c = 0; c < columns.size(); ++c) {
+    // Rounds interleaved, each starting one column further on: drift hits every column alike,
+    // and no column always follows the same one (or a cat run).
+    for (int r = 0; r < rounds; ++r) {
+      for (std::size_t i = 0; i < columns.size(); ++i) {
+        const std::size_t c = (i + static_cast<std::size_t>(r)) % columns.size();
         const std::string dir = root + "/c" + std::to_string(c);
         auto sup = columns[c].make(dir);
         std::cerr << "== " << children << " children: " << columns[c].title << " round "
@@ -428,6 +525,7 @@ int main(int argc, char** argv) {
       if (col.title == columns[0].title && !l.complete) ours_ok = false;
     }
   }
+  stamp_costs(quick ? 200000 : 2000000, rounds, root);
   std::printf("\nCores: %u.%s%s\n", std::thread::hardware_concurrency(),
               supervisord ? "" : " supervisord: not installed, skipped.",
               pm2 ? "" : " PM2: not installed, skipped.");

@@ -264,9 +264,18 @@ int main(int argc, char** argv) {
     e.idle_dyn = measure_idle(*e.sup, dir, idle_window, kFakeWorkerDyn);
     std::cerr << "== " << e.sup->name() << ": restarts\n";
     e.restart = restart_latencies(*e.sup, kills, dir);
-    for (int r = 0; r < rounds; ++r) {
+    entries.push_back(std::move(e));
+  }
+  // Rounds interleaved, each starting one supervisor further on, then cat: drift hits every
+  // column alike, and no supervisor always runs first.
+  std::vector<double> cat_mbps;
+  const double payload = static_cast<double>(lines) * 2 * (width + 5);
+  for (int r = 0; r < rounds; ++r) {
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const std::size_t k = (i + static_cast<std::size_t>(r)) % entries.size();
+      Entry& e = entries[k];
       std::cerr << "== " << e.sup->name() << ": log throughput round " << r + 1 << "\n";
-      const auto t = log_throughput(*e.sup, lines, width, dir);
+      const auto t = log_throughput(*e.sup, lines, width, root + "/" + kinds[k]);
       e.bad += t.bad;
       e.missing += t.missing;
       if (t.seconds > 0 && t.payload_bytes > 0) {
@@ -274,14 +283,9 @@ int main(int argc, char** argv) {
         e.cpu_per_100mb.push_back(t.cpu_s / (static_cast<double>(t.payload_bytes) / 1e8));
       }
     }
-    entries.push_back(std::move(e));
-  }
-  const auto spawn = spawn_latencies(kills, root);
-  std::vector<double> cat_mbps;
-  const double payload = static_cast<double>(lines) * 2 * (width + 5);
-  for (int r = 0; r < rounds; ++r) {
     cat_mbps.push_back(payload / 1e6 / cat_seconds(lines, width, root));
   }
+  const auto spawn = spawn_latencies(kills, root);
   std::system(("rm -rf " + root).c_str());
 
   const auto med = [](const std::vector<double>& v) { return percentile(v, 0.5); };
