@@ -50,8 +50,10 @@ DevnetProcess::DevnetProcess(const std::vector<std::string>& extra_args, std::ui
                                    std::to_string(seed)};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   const std::string err = dir_ + "/stderr";
+  const pid_t self = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
+    die_with_parent(self);
     ::dup2(fds[1], 1);
     const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(e, 2);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,6 +67,12 @@ std::string slurp(const std::string& path) {
 }
 }  // namespace
 
+void die_with_parent(pid_t parent) {
+  if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent) {
+    ::_exit(127);
+  }
+}
+
 CommandResult run_command(const std::vector<std::string>& argv) {
   const std::string dir = make_temp_dir();
   const std::string out = dir + "/out", err = dir + "/err";
@@ -113,8 +120,10 @@ ManagerProcess::ManagerProcess(const std::string& config_json, const std::string
     : dir_(dir), port_(free_port()) {
   rewrite_config(config_json);
   const std::string out = stdout_path.empty() ? dir_ + "/manager.log" : stdout_path;
+  const pid_t self = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
+    die_with_parent(self);
     const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(o, 1);
     ::dup2(o, 2);

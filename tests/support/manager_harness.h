@@ -2,6 +2,8 @@
 // a temp dir, its aggregated log in a file, and small HTTP helpers.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <functional>
 #include <initializer_list>
@@ -17,6 +19,11 @@ int free_port();
 // A TCP socket connected to 127.0.0.1:port, or -1.
 int connect_loopback(int port);
 std::string make_temp_dir();
+
+// In a child just forked by a test, before exec: it gets SIGTERM when the forking thread ends,
+// so a test or benchmark that is killed leaves no manager or devnet running behind it.
+// `parent` is getpid() of the test before fork (a parent already gone exits the child).
+void die_with_parent(pid_t parent);
 
 struct CommandResult {
   int exit_code = -1;
