@@ -309,9 +309,18 @@ Latency quiet_latency(Supervisor& sup, long flood_lines, int ticks, const std::s
   return out;
 }
 
+// What a reader thread gets from a full pipe: 1,310 lines of 100 bytes (~128 KiB).
+constexpr long kLinesPerRead = 1310;
+std::string one_read() {
+  const std::string line = "out seq " + std::string(kLineBytes - 9, 'x') + "\n";
+  std::string read;
+  for (long i = 0; i < kLinesPerRead; ++i) read += line;
+  return read;
+}
+
 // The formatting and writing part of the manager's work, without pipes, children or a second
-// thread: `LogRouter::write_output` on reads of 1,310 lines of 100 bytes (~128 KiB, what a
-// reader thread gets from a full pipe) from 7 streams in turn, into `out`. ns per line.
+// thread: `LogRouter::write_output` on one_read() from 7 streams in turn, into `out`. ns per
+// line.
 double format_and_write(bool stamps, const std::string& out, long lines) {
   using namespace socialai::manager;
   const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -319,11 +328,8 @@ double format_and_write(bool stamps, const std::string& out, long lines) {
   LogOutput o;
   o.timestamps = stamps ? LogOutput::Stamp::kAuto : LogOutput::Stamp::kNever;
   constexpr int kStreams = 7;
-  constexpr long kPerRead = 1310;
-  std::string line = "out seq " + std::string(kLineBytes - 9, 'x') + "\n";
-  std::string read;
-  for (long i = 0; i < kPerRead; ++i) read += line;
-  const long reads = std::max(1L, lines / kPerRead / kStreams) * kStreams;
+  const std::string read = one_read();
+  const long reads = std::max(1L, lines / kLinesPerRead / kStreams) * kStreams;
   double seconds = 0;
   {
     LogRouter router(socialai::LogFormat::kText, fd, std::nullopt, o);
@@ -343,18 +349,16 @@ double format_and_write(bool stamps, const std::string& out, long lines) {
   }
   ::close(fd);
   if (out != "/dev/null") ::unlink(out.c_str());
-  return seconds * 1e9 / static_cast<double>(reads * kPerRead);
+  return seconds * 1e9 / static_cast<double>(reads * kLinesPerRead);
 }
 
-// The same lines as the children write them, 131,000-byte writes into a file, as a
+// The same lines as the children write them, one_read() per write into a file, as a
 // supervisor that copies its children's bytes unchanged writes them. ns per line.
 double write_unchanged(const std::string& out, long lines) {
   const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return 0;
-  const std::string line = "out seq " + std::string(kLineBytes - 9, 'x') + "\n";
-  std::string buf;
-  for (int i = 0; i < 1310; ++i) buf += line;
-  const long writes = std::max(1L, lines / 1310);
+  std::string buf = one_read();
+  const long writes = std::max(1L, lines / kLinesPerRead);
   const auto t0 = Clock::now();
   for (long w = 0; w < writes; ++w) {
     buf[8] = static_cast<char>('a' + w % 26);  // fresh bytes each time, as formatting leaves
@@ -363,7 +367,7 @@ double write_unchanged(const std::string& out, long lines) {
   const double seconds = ms_since(t0) / 1000.0;
   ::close(fd);
   ::unlink(out.c_str());
-  return seconds * 1e9 / static_cast<double>(writes * 1310);
+  return seconds * 1e9 / static_cast<double>(writes * kLinesPerRead);
 }
 
 void stamp_costs(long lines, int rounds, const std::string& dir) {
