@@ -103,7 +103,9 @@ std::uint64_t EventLog::next_id(int shard, Clock::time_point when, std::int64_t 
   if (late_ms > 0) {
     const auto back = static_cast<std::uint64_t>(
         hubble ? late_ms : std::max<std::int64_t>(late_ms / kBlockMs, 1));
-    slot = std::min(slot, last) - std::min(std::min(slot, last), back);
+    // Behind the head (the hub's clock or height), as a hub's late events are: below the ids
+    // already served while events are flowing, not behind an idle stream's last one.
+    slot -= std::min(slot, back);
   } else {
     slot = std::max(slot, last);  // on-time ids never go backwards
   }

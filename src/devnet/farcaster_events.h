@@ -41,7 +41,8 @@ class EventLog {
   int shard_of(std::uint64_t fid) const;
 
   // Records `change` of `data` as one event at `when` (its id encodes that time), or, when
-  // `late_ms` > 0, that long before (below ids already served). Returns the event id.
+  // `late_ms` > 0, that long before (behind the head, so below the ids already served while
+  // events are flowing). Returns the event id.
   std::uint64_t append(const DataSet& data, const Change& change, Clock::time_point when,
                        std::int64_t late_ms = 0);
 

@@ -24,6 +24,12 @@ constexpr std::int64_t kNetworkRefreshEvery = 60;
 
 std::string cursor_key(int shard) { return "events:" + std::to_string(shard); }
 
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 EventFollower::EventFollower(HubSync& hub) : hub_(hub), settings_(hub.settings()) {}
@@ -62,6 +68,25 @@ std::uint64_t EventFollower::rewind_span() const {
   // Snapchain ids count blocks; assuming blocks no further apart than 250 ms covers at least
   // `rewind` (re-reading more is harmless).
   return ((ms + 249) / 250) << kSnapchainEventSeqBits;
+}
+
+void EventFollower::raise_floor(Cursor& c, std::uint64_t stored, std::int64_t now_ms) const {
+  if (hub_.dialect() == Dialect::kSnapchain || c.floor_at_ms <= 0 || now_ms < c.floor_at_ms ||
+      stored == 0) {
+    return;  // a clock that went back proves nothing
+  }
+  // The last id read (stored - 1) was at most the head now; the head moves with the hub's
+  // clock, so at floor_at_ms it was at most that long (plus the millisecond under way) behind.
+  const auto back = static_cast<std::uint64_t>(now_ms - c.floor_at_ms + 1) << kHubbleEventSeqBits;
+  c.floor = std::max(c.floor, stored - 1 - std::min(stored - 1, back));
+}
+
+std::string EventFollower::cursor_json(std::uint64_t next, const Cursor& c) const {
+  json j = {{"hub", redact_url(settings_.hub_url)}, {"next", next}, {"rewound", c.floor}};
+  if (c.floor_at_ms > 0) {
+    j["rewound_at_ms"] = c.floor_at_ms;
+  }
+  return j.dump();
 }
 
 std::string EventFollower::events_query(int shard, std::uint64_t from, int size) const {
@@ -139,15 +164,22 @@ void EventFollower::load_cursors() {
       const auto stored = store.cursor(tx, hub_.worker(), cursor_key(shard));
       const json j = stored ? json::parse(*stored, nullptr, false) : json();
       std::uint64_t next = 0;
+      Cursor from_db;
       if (j.is_object() && j.value("hub", "") == hub_id && j.contains("next") &&
           j["next"].is_number_unsigned()) {
         next = j["next"].get<std::uint64_t>();
+        // Cursors committed before 2026-12-05 have no floor: their rewind starts at `next`.
+        const json floor = j.value("rewound", json(next));
+        from_db.floor = floor.is_number_unsigned() ? std::min(floor.get<std::uint64_t>(), next)
+                                                   : next;
+        const json at = j.value("rewound_at_ms", json(0));
+        from_db.floor_at_ms = at.is_number_integer() ? at.get<std::int64_t>() : 0;
       } else {
         // New here (or the cursor is another hub's): start at the head. History comes from
         // the per-fid backfill, which runs after this commits.
         next = head(shard, heights_[shard]);
-        store.set_cursor(tx, hub_.worker(), cursor_key(shard),
-                         json{{"hub", hub_id}, {"next", next}}.dump());
+        from_db.floor = next;
+        store.set_cursor(tx, hub_.worker(), cursor_key(shard), cursor_json(next, from_db));
         spdlog::info("events: shard {} starts at the hub's head (event id {})", shard, next);
       }
       const auto it = cursors_.find(shard);
@@ -156,6 +188,7 @@ void EventFollower::load_cursors() {
       } else {
         // New to this instance, or moved on by another one meanwhile: from the database.
         Cursor& c = kept[shard];
+        c = std::move(from_db);
         c.stored = next;
         c.pos = next;
       }
@@ -175,9 +208,23 @@ void EventFollower::load_backfill_marks() {
 
 void EventFollower::rewind() {
   const std::uint64_t span = rewind_span();
+  std::map<int, std::uint64_t> heads;  // Snapchain: each shard's head now, as the hub says
+  if (hub_.dialect() == Dialect::kSnapchain) {
+    for (const ShardHead& h : shard_heads()) {
+      heads[h.shard] = head(h.shard, h.max_height);
+    }
+  }
+  const std::int64_t now = wall_ms();
   for (auto& [shard, c] : cursors_) {
-    c.pos = c.stored - std::min(c.stored, span);
+    // A late event that arrived since the previous rewind lies at most the span behind the
+    // head then (the floor), wherever the cursor has moved meanwhile.
+    raise_floor(c, c.stored, now);
+    const std::uint64_t from = std::min(c.floor, c.stored);
+    c.pos = from - std::min(from, span);
     c.seen.erase(c.seen.begin(), c.seen.lower_bound(c.pos));
+    const auto h = heads.find(shard);
+    c.floor = std::max(c.stored, h == heads.end() ? 0 : h->second);
+    c.floor_at_ms = now;
   }
 }
 
@@ -220,6 +267,7 @@ bool EventFollower::take_page(EventPage page, Cursor& c, EventBatch& batch, Poll
 void EventFollower::commit(int shard, Cursor& c, EventBatch& batch, PollStats& stats) {
   const BatchRows rows = batch.rows();
   const std::uint64_t stored = std::max(c.stored, c.pos);
+  raise_floor(c, stored, wall_ms());
   if (rows.size() > 0 || stored != c.stored) {
     FarcasterStore& store = hub_.store();
     hub_.db().with_transaction([&](pqxx::work& tx) {
@@ -233,8 +281,7 @@ void EventFollower::commit(int shard, Cursor& c, EventBatch& batch, PollStats& s
       store.upsert_wallets(tx, rows.unlinked_wallets, false);
       store.merge_user_data(tx, rows.user_data);
       if (stored != c.stored) {
-        store.set_cursor(tx, hub_.worker(), cursor_key(shard),
-                         json{{"hub", redact_url(settings_.hub_url)}, {"next", stored}}.dump());
+        store.set_cursor(tx, hub_.worker(), cursor_key(shard), cursor_json(stored, c));
       }
     });
   }
@@ -242,7 +289,8 @@ void EventFollower::commit(int shard, Cursor& c, EventBatch& batch, PollStats& s
   c.stored = stored;
   c.seen.insert(c.fresh.begin(), c.fresh.end());
   c.fresh.clear();
-  c.seen.erase(c.seen.begin(), c.seen.lower_bound(c.stored - std::min(c.stored, rewind_span())));
+  const std::uint64_t keep_from = std::min(c.floor, c.stored);  // the next rewind's start
+  c.seen.erase(c.seen.begin(), c.seen.lower_bound(keep_from - std::min(keep_from, rewind_span())));
   batch.clear();
 }
 

@@ -51,8 +51,12 @@ class EventFollower {
   // Loads the cursors of the shards in use; a shard without one (or with one from another hub) starts at the
   // hub's head, committed at once, so that backfills taken afterwards are covered by it.
   void start();
-  // Moves every read position back by settings.rewind from its cursor: events already applied
-  // in that window are skipped, late ones (ids below those already read) are applied.
+  // Moves every read position back to settings.rewind before the hub's head when the previous
+  // rewind ran (or before the cursor, if lower): events already applied in that window are
+  // skipped, late ones (ids below those already read) are applied. Late events lie at most
+  // settings.rewind behind the head when they arrive, so one arriving at any time since the
+  // previous rewind is in the window. On Snapchain it reads the shards' heights (/v1/info) for
+  // the next one; throws if that fails.
   void rewind();
   // Reads every shard until caught up, `deadline` or SIGTERM, applying the tracked fids' events.
   PollStats poll(std::chrono::steady_clock::time_point deadline =
@@ -71,7 +75,12 @@ class EventFollower {
   struct Cursor {
     std::uint64_t stored = 0;      // committed: where reading resumes after a restart
     std::uint64_t pos = 0;         // where the next read starts
-    std::set<std::uint64_t> seen;   // ids applied (committed) within the rewind window
+    // A lower bound of the hub's head when the last rewind ran (at floor_at_ms, system clock
+    // ms since the Unix epoch; 0: not known): the next rewind reads from min(floor, stored)
+    // minus the rewind span. Committed with the cursor, so a restart keeps it.
+    std::uint64_t floor = 0;
+    std::int64_t floor_at_ms = 0;
+    std::set<std::uint64_t> seen;   // ids applied (committed) from the next rewind's start on
     std::set<std::uint64_t> fresh;  // ids read since the last commit: not applied yet
   };
 
@@ -83,6 +92,13 @@ class EventFollower {
   std::string events_query(int shard, std::uint64_t from, int size) const;
   std::uint64_t head(int shard, std::uint64_t max_height) const;
   std::uint64_t rewind_span() const;
+  // Hubble: raises c.floor to what the cursor proves of the head at c.floor_at_ms. Ids are the
+  // hub's clock, so the head then was at most the time since behind the cursor's now; after a
+  // backlog that bounds what the next rewind re-reads. Snapchain: nothing (its floor is the
+  // height the hub reported).
+  void raise_floor(Cursor& c, std::uint64_t stored, std::int64_t now_ms) const;
+  // The sync_state cursor row's JSON: hub, next, and the rewind's floor.
+  std::string cursor_json(std::uint64_t next, const Cursor& c) const;
   // Starts reading the page of `shard` from `from` on another thread (HubSync::get_ahead), so
   // that it arrives while the previous page is written.
   std::future<EventPage> read_ahead(int shard, std::uint64_t from);
