@@ -249,6 +249,26 @@ TEST_F(SearchPg, ParallelCycleIndexesEverything) {
   EXPECT_EQ(search("shared", 2000).size(), 1000u);
 }
 
+// The full-text index takes new entries into its pending list (up to 8 MB,
+// sql/017_search_pending_list.sql), which every search scans: a cycle that indexed something
+// merges it into the index before it ends.
+TEST_F(SearchPg, CycleMergesTheIndexPendingList) {
+  sql("INSERT INTO external_posts (source, external_id, content) "
+      "SELECT 'test', 'p' || g, 'word' || (g % 50) || ' pending text' "
+      "FROM generate_series(1, 1000) g");
+  const std::string merge =
+      "SELECT gin_clean_pending_list(to_regclass('external_posts_search_vector'))";
+  // A batch alone leaves its entries in the list (the merge below finds pages to move)...
+  EXPECT_EQ(SearchSync::index_batch(*db_, 500).indexed, 500);
+  EXPECT_GT(scalar(merge), 0);
+  // ...a cycle does not.
+  sync_.run_cycle(*ctx_);
+  EXPECT_EQ(ctx_->items_ok_, 500);
+  EXPECT_EQ(pending(), 0);
+  EXPECT_EQ(scalar(merge), 0);
+  EXPECT_EQ(search("pending", 2000).size(), 1000u);
+}
+
 TEST_F(SearchPg, BadPostIsIsolatedAndNotRetriedForever) {
   for (int i = 0; i < 5; ++i) {
     add_post("good" + std::to_string(i), "a fine post about solana");

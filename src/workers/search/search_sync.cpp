@@ -182,6 +182,23 @@ bool drain_step(Db& db, int batch_size, std::int64_t* after_id, Tally* tally) {
   return true;
 }
 
+// Merges the full-text index's pending list into the index (sql/017_search_pending_list.sql),
+// so searches after a backlog do not scan it. Only the index's owner may; another role leaves
+// the merge to autovacuum and the next overflow, and is told once.
+void merge_pending_list(Db& db) {
+  static std::atomic<bool> warned{false};
+  try {
+    db.with_transaction([&](pqxx::work& tx) {
+      db.exec(tx, "SELECT gin_clean_pending_list(to_regclass('external_posts_search_vector'))");
+    });
+  } catch (const pqxx::insufficient_privilege& e) {
+    if (!warned.exchange(true)) {
+      spdlog::warn("search index pending list not merged ({}); autovacuum merges it",
+                   first_line(e.what()));
+    }
+  }
+}
+
 int clamp_setting(WorkerContext& ctx, const std::string& key, std::int64_t fallback,
                   std::int64_t lo, std::int64_t hi) {
   return static_cast<int>(std::clamp(ctx.setting_int(key, fallback), lo, hi));
@@ -401,6 +418,9 @@ void SearchSync::run_cycle(WorkerContext& ctx) {
     t.join();
   }
   tally.drain(ctx);
+  if (tally.total_ok() > 0 && !main_error && !helper_error) {
+    merge_pending_list(ctx.db());
+  }
 
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   if (tally.total_ok() + tally.total_failed() > 0) {
