@@ -79,7 +79,10 @@ class FarcasterEventsTest : public FarcasterFixture {
     return m;
   }
 
-  void late_event_then_cursor_moves_on(bool restart) {
+  // What happens between the cursor moving on and the rewind that must find the late casts.
+  enum class Then { kNothing, kRestart, kWindowFails };
+
+  void late_event_then_cursor_moves_on(Then then) {
     start_devnet();
     HubSettings settings = event_settings();
     settings.rewind = milliseconds(1000);
@@ -113,14 +116,23 @@ class FarcasterEventsTest : public FarcasterFixture {
              scalar("SELECT count(*) FROM external_posts");
     };
     EXPECT_EQ(missing(), 4);  // the plain read went past them
-    if (restart) {
+    if (then == Then::kRestart) {
       follower = std::make_unique<EventFollower>(hub);
       follower->start();
       follower->refresh_fids();
     }
+    if (then == Then::kWindowFails) {
+      // A cycle that fails while re-reading its window (every page malformed): the next one
+      // must reach as far back.
+      follower->rewind();
+      devnet_->set_faults("farcaster", 1.0, {"malformed"});
+      EXPECT_THROW(follower->poll(), std::exception);
+      devnet_->set_faults("farcaster", 0.0);
+      EXPECT_EQ(missing(), 4);
+    }
     follower->rewind();  // the next cycle starts
     const PollStats s = follower->poll();
-    if (!restart) {
+    if (then != Then::kRestart) {
       EXPECT_EQ(s.applied, 4);  // the window's other events were applied already: skipped
     }
     EXPECT_EQ(missing(), 0);
@@ -201,11 +213,15 @@ TEST_P(FarcasterEventsTest, LateEventsArePickedUpByTheRewind) {
 // rewind of a restarted follower (the floor is committed with the cursor). A CI run of
 // scripts/chaos.sh lost such a cast when the rewind started from the cursor (2026-12-05).
 TEST_P(FarcasterEventsTest, LateEventIsReadAfterTheCursorMovedOnByMoreThanTheRewind) {
-  late_event_then_cursor_moves_on(false);
+  late_event_then_cursor_moves_on(Then::kNothing);
 }
 
 TEST_P(FarcasterEventsTest, LateEventIsReadByARestartedFollowerAfterTheCursorMovedOn) {
-  late_event_then_cursor_moves_on(true);
+  late_event_then_cursor_moves_on(Then::kRestart);
+}
+
+TEST_P(FarcasterEventsTest, LateEventIsReadAfterACycleFailedInItsRewindWindow) {
+  late_event_then_cursor_moves_on(Then::kWindowFails);
 }
 
 // After a backlog, the next rewind re-reads only what lies near the head as it stood at the
@@ -235,15 +251,15 @@ TEST_P(FarcasterEventsTest, RewindAfterABacklogReReadsOnlyNearTheHead) {
   follower.rewind();  // a cycle that reads the backlog
   EXPECT_EQ(follower.poll().applied, static_cast<std::int64_t>(ids.size()));
   follower.rewind();  // the next cycle
-  const auto elapsed_ms = std::chrono::duration_cast<milliseconds>(
-                              std::chrono::steady_clock::now() - t0).count() + 1;
+  const auto elapsed_ms =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0).count() + 1;
   const PollStats s = follower.poll();
   EXPECT_EQ(s.applied, 0);
   // The lowest start the second rewind may have, from what the test saw of the head.
   const std::uint64_t stored = stored_cursor(shard_of_fid_2());
-  const std::uint64_t near =
-      hubble() ? stored - 1 - (static_cast<std::uint64_t>(elapsed_ms + 1) << 12)
-               : std::min(stored, height << 14);
+  const std::uint64_t near = hubble()
+                                 ? stored - 1 - (static_cast<std::uint64_t>(elapsed_ms + 1) << 12)
+                                 : std::min(stored, height << 14);
   const std::uint64_t from = near - span_of(settings.rewind);
   std::int64_t most = 0;  // events at or after `from`, with Snapchain's block events
   std::set<std::uint64_t> blocks;

@@ -70,21 +70,23 @@ std::uint64_t EventFollower::rewind_span() const {
   return ((ms + 249) / 250) << kSnapchainEventSeqBits;
 }
 
-void EventFollower::raise_floor(Cursor& c, std::uint64_t stored, std::int64_t now_ms) const {
-  if (hub_.dialect() == Dialect::kSnapchain || c.floor_at_ms <= 0 || now_ms < c.floor_at_ms ||
+std::uint64_t EventFollower::raised_floor(std::uint64_t floor, std::int64_t floor_at_ms,
+                                          std::uint64_t stored, std::int64_t now_ms) const {
+  if (hub_.dialect() == Dialect::kSnapchain || floor_at_ms <= 0 || now_ms < floor_at_ms ||
       stored == 0) {
-    return;  // a clock that went back proves nothing
+    return floor;  // a clock that went back proves nothing
   }
   // The last id read (stored - 1) was at most the head now; the head moves with the hub's
   // clock, so at floor_at_ms it was at most that long (plus the millisecond under way) behind.
-  const auto back = static_cast<std::uint64_t>(now_ms - c.floor_at_ms + 1) << kHubbleEventSeqBits;
-  c.floor = std::max(c.floor, stored - 1 - std::min(stored - 1, back));
+  const auto back = static_cast<std::uint64_t>(now_ms - floor_at_ms + 1) << kHubbleEventSeqBits;
+  return std::max(floor, stored - 1 - std::min(stored - 1, back));
 }
 
-std::string EventFollower::cursor_json(std::uint64_t next, const Cursor& c) const {
-  json j = {{"hub", redact_url(settings_.hub_url)}, {"next", next}, {"rewound", c.floor}};
-  if (c.floor_at_ms > 0) {
-    j["rewound_at_ms"] = c.floor_at_ms;
+std::string EventFollower::cursor_json(std::uint64_t next, std::uint64_t floor,
+                                       std::int64_t floor_at_ms) const {
+  json j = {{"hub", redact_url(settings_.hub_url)}, {"next", next}, {"rewound", floor}};
+  if (floor_at_ms > 0) {
+    j["rewound_at_ms"] = floor_at_ms;
   }
   return j.dump();
 }
@@ -170,8 +172,8 @@ void EventFollower::load_cursors() {
         next = j["next"].get<std::uint64_t>();
         // Cursors committed before 2026-12-05 have no floor: their rewind starts at `next`.
         const json floor = j.value("rewound", json(next));
-        from_db.floor = floor.is_number_unsigned() ? std::min(floor.get<std::uint64_t>(), next)
-                                                   : next;
+        from_db.floor =
+            floor.is_number_unsigned() ? std::min(floor.get<std::uint64_t>(), next) : next;
         const json at = j.value("rewound_at_ms", json(0));
         from_db.floor_at_ms = at.is_number_integer() ? at.get<std::int64_t>() : 0;
       } else {
@@ -179,7 +181,7 @@ void EventFollower::load_cursors() {
         // the per-fid backfill, which runs after this commits.
         next = head(shard, heights_[shard]);
         from_db.floor = next;
-        store.set_cursor(tx, hub_.worker(), cursor_key(shard), cursor_json(next, from_db));
+        store.set_cursor(tx, hub_.worker(), cursor_key(shard), cursor_json(next, next, 0));
         spdlog::info("events: shard {} starts at the hub's head (event id {})", shard, next);
       }
       const auto it = cursors_.find(shard);
@@ -218,13 +220,13 @@ void EventFollower::rewind() {
   for (auto& [shard, c] : cursors_) {
     // A late event that arrived since the previous rewind lies at most the span behind the
     // head then (the floor), wherever the cursor has moved meanwhile.
-    raise_floor(c, c.stored, now);
+    c.floor = raised_floor(c.floor, c.floor_at_ms, c.stored, now);
     const std::uint64_t from = std::min(c.floor, c.stored);
     c.pos = from - std::min(from, span);
     c.seen.erase(c.seen.begin(), c.seen.lower_bound(c.pos));
     const auto h = heads.find(shard);
-    c.floor = std::max(c.stored, h == heads.end() ? 0 : h->second);
-    c.floor_at_ms = now;
+    c.next_floor = std::max(c.stored, h == heads.end() ? 0 : h->second);
+    c.next_floor_at_ms = now;
   }
 }
 
@@ -267,7 +269,11 @@ bool EventFollower::take_page(EventPage page, Cursor& c, EventBatch& batch, Poll
 void EventFollower::commit(int shard, Cursor& c, EventBatch& batch, PollStats& stats) {
   const BatchRows rows = batch.rows();
   const std::uint64_t stored = std::max(c.stored, c.pos);
-  raise_floor(c, stored, wall_ms());
+  // The rewind's window is read through: once this commits, its floor serves the next rewind.
+  const bool next = c.next_floor_at_ms > 0;
+  const std::int64_t floor_at = next ? c.next_floor_at_ms : c.floor_at_ms;
+  const std::uint64_t floor =
+      raised_floor(next ? c.next_floor : c.floor, floor_at, stored, wall_ms());
   if (rows.size() > 0 || stored != c.stored) {
     FarcasterStore& store = hub_.store();
     hub_.db().with_transaction([&](pqxx::work& tx) {
@@ -281,12 +287,16 @@ void EventFollower::commit(int shard, Cursor& c, EventBatch& batch, PollStats& s
       store.upsert_wallets(tx, rows.unlinked_wallets, false);
       store.merge_user_data(tx, rows.user_data);
       if (stored != c.stored) {
-        store.set_cursor(tx, hub_.worker(), cursor_key(shard), cursor_json(stored, c));
+        store.set_cursor(tx, hub_.worker(), cursor_key(shard),
+                         cursor_json(stored, floor, floor_at));
       }
     });
   }
   stats.rows += static_cast<std::int64_t>(rows.size());
   c.stored = stored;
+  c.floor = floor;
+  c.floor_at_ms = floor_at;
+  c.next_floor_at_ms = 0;
   c.seen.insert(c.fresh.begin(), c.fresh.end());
   c.fresh.clear();
   const std::uint64_t keep_from = std::min(c.floor, c.stored);  // the next rewind's start

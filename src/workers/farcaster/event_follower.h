@@ -48,8 +48,8 @@ class EventFollower {
   // shard). A change restarts it: cursors and backfill marks are read again from the database,
   // where the previous holder committed them, and the tracked fids are re-read.
   void use_shards(const std::vector<int>& held);
-  // Loads the cursors of the shards in use; a shard without one (or with one from another hub) starts at the
-  // hub's head, committed at once, so that backfills taken afterwards are covered by it.
+  // Loads the cursors of the shards in use; a shard without one (or with another hub's) starts
+  // at the hub's head, committed at once, so that backfills taken afterwards are covered by it.
   void start();
   // Moves every read position back to settings.rewind before the hub's head when the previous
   // rewind ran (or before the cursor, if lower): events already applied in that window are
@@ -73,15 +73,19 @@ class EventFollower {
   // Snapchain's /v1/info: each shard's index and height.
   std::vector<ShardHead> shard_heads() const;
   struct Cursor {
-    std::uint64_t stored = 0;      // committed: where reading resumes after a restart
-    std::uint64_t pos = 0;         // where the next read starts
+    std::uint64_t stored = 0;  // committed: where reading resumes after a restart
+    std::uint64_t pos = 0;     // where the next read starts
     // A lower bound of the hub's head when the last rewind ran (at floor_at_ms, system clock
     // ms since the Unix epoch; 0: not known): the next rewind reads from min(floor, stored)
     // minus the rewind span. Committed with the cursor, so a restart keeps it.
     std::uint64_t floor = 0;
     std::int64_t floor_at_ms = 0;
-    std::set<std::uint64_t> seen;   // ids applied (committed) from the next rewind's start on
-    std::set<std::uint64_t> fresh;  // ids read since the last commit: not applied yet
+    // The floor of the rewind under way: it replaces `floor` once its window has been read
+    // through (the first commit), so a cycle that fails inside the window rewinds as far again.
+    std::uint64_t next_floor = 0;
+    std::int64_t next_floor_at_ms = 0;  // 0: none pending
+    std::set<std::uint64_t> seen;       // ids applied (committed) from the next rewind's start on
+    std::set<std::uint64_t> fresh;      // ids read since the last commit: not applied yet
   };
 
   // Reads the cursors of the shards in use from the database: a shard
@@ -92,13 +96,14 @@ class EventFollower {
   std::string events_query(int shard, std::uint64_t from, int size) const;
   std::uint64_t head(int shard, std::uint64_t max_height) const;
   std::uint64_t rewind_span() const;
-  // Hubble: raises c.floor to what the cursor proves of the head at c.floor_at_ms. Ids are the
-  // hub's clock, so the head then was at most the time since behind the cursor's now; after a
+  // Hubble: `floor` raised to what the cursor (`stored`) proves of the head at floor_at_ms. Ids are
+  // the hub's clock, so the head then was at most the time since behind the cursor's now; after a
   // backlog that bounds what the next rewind re-reads. Snapchain: nothing (its floor is the
   // height the hub reported).
-  void raise_floor(Cursor& c, std::uint64_t stored, std::int64_t now_ms) const;
+  std::uint64_t raised_floor(std::uint64_t floor, std::int64_t floor_at_ms, std::uint64_t stored,
+                             std::int64_t now_ms) const;
   // The sync_state cursor row's JSON: hub, next, and the rewind's floor.
-  std::string cursor_json(std::uint64_t next, const Cursor& c) const;
+  std::string cursor_json(std::uint64_t next, std::uint64_t floor, std::int64_t floor_at_ms) const;
   // Starts reading the page of `shard` from `from` on another thread (HubSync::get_ahead), so
   // that it arrives while the previous page is written.
   std::future<EventPage> read_ahead(int shard, std::uint64_t from);
@@ -116,8 +121,8 @@ class EventFollower {
   HubSync& hub_;
   const HubSettings& settings_;
   bool started_ = false;
-  std::vector<int> shards_;  // in use: {0} for Hubble
-  std::vector<int> wanted_;  // held shard leases (empty: all)
+  std::vector<int> shards_;               // in use: {0} for Hubble
+  std::vector<int> wanted_;               // held shard leases (empty: all)
   std::map<int, std::uint64_t> heights_;  // the hub's shards and heights at start()
   std::size_t hub_shard_count_ = 1;
   std::map<int, Cursor> cursors_;
