@@ -62,6 +62,12 @@ class FarcasterEventsTest : public FarcasterFixture {
     return devnet_->get("/_devnet/farcaster/stats")["requests"].value(route, std::int64_t{0});
   }
 
+  // Casts of the hub's truth not in PostgreSQL.
+  std::int64_t missing_casts() {
+    return devnet_->get("/_devnet/farcaster/truth")["counts"]["casts"].get<std::int64_t>() -
+           scalar("SELECT count(*) FROM external_posts");
+  }
+
   bool hubble() const { return GetParam() == "hubble"; }
   int shard_of_fid_2() const { return hubble() ? 0 : 1; }
 
@@ -111,11 +117,7 @@ class FarcasterEventsTest : public FarcasterFixture {
       post_events(2, {{"kinds", {"cast_add"}}, {"fids", {2}}});
       follower->poll();
     }
-    const auto missing = [&] {
-      return devnet_->get("/_devnet/farcaster/truth")["counts"]["casts"].get<std::int64_t>() -
-             scalar("SELECT count(*) FROM external_posts");
-    };
-    EXPECT_EQ(missing(), 4);  // the plain read went past them
+    EXPECT_EQ(missing_casts(), 4);  // the plain read went past them
     if (then == Then::kRestart) {
       follower = std::make_unique<EventFollower>(hub);
       follower->start();
@@ -128,14 +130,14 @@ class FarcasterEventsTest : public FarcasterFixture {
       devnet_->set_faults("farcaster", 1.0, {"malformed"});
       EXPECT_THROW(follower->poll(), std::exception);
       devnet_->set_faults("farcaster", 0.0);
-      EXPECT_EQ(missing(), 4);
+      EXPECT_EQ(missing_casts(), 4);
     }
     follower->rewind();  // the next cycle starts
     const PollStats s = follower->poll();
     if (then != Then::kRestart) {
       EXPECT_EQ(s.applied, 4);  // the window's other events were applied already: skipped
     }
-    EXPECT_EQ(missing(), 0);
+    EXPECT_EQ(missing_casts(), 0);
     expect_truth();
   }
 };
@@ -188,8 +190,7 @@ TEST_P(FarcasterEventsTest, LateEventsArePickedUpByTheRewind) {
   backfill_all(follower);
   post_events(20, {{"kinds", {"cast_add"}}});
   follower.poll();
-  const int shard = GetParam() == "hubble" ? 0 : 1;
-  const std::uint64_t cursor = stored_cursor(shard);
+  const std::uint64_t cursor = stored_cursor(shard_of_fid_2());
   // Casts by fid 2 (Snapchain shard 1) whose ids lie 3 s back: below the ids already served.
   const json late =
       post_events(4, {{"kinds", {"cast_add"}}, {"fids", {2}}, {"late", 4}, {"late_ms", 3000}});
@@ -197,10 +198,7 @@ TEST_P(FarcasterEventsTest, LateEventsArePickedUpByTheRewind) {
     ASSERT_LT(id.get<std::uint64_t>(), cursor) << "not late: the test proves nothing";
   }
   follower.poll();  // reads on from its cursor: the late events are behind it
-  const auto missing =
-      devnet_->get("/_devnet/farcaster/truth")["counts"]["casts"].get<std::int64_t>() -
-      scalar("SELECT count(*) FROM external_posts");
-  EXPECT_EQ(missing, 4);
+  EXPECT_EQ(missing_casts(), 4);
   follower.rewind();  // what every cycle starts with
   const PollStats s = follower.poll();
   EXPECT_EQ(s.applied, 4);  // the window's other events were applied already: skipped

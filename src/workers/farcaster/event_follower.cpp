@@ -51,10 +51,7 @@ bool EventFollower::supported() {
 
 std::uint64_t EventFollower::head(int shard, std::uint64_t max_height) const {
   if (shard == 0) {  // Hubble: ids are timestamps, so "now" is the head
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count() -
-                    kFarcasterEpoch * 1000;
+    const std::int64_t ms = wall_ms() - kFarcasterEpoch * 1000;
     return static_cast<std::uint64_t>(std::max<std::int64_t>(ms, 0)) << kHubbleEventSeqBits;
   }
   return max_height << kSnapchainEventSeqBits;
@@ -270,10 +267,10 @@ void EventFollower::commit(int shard, Cursor& c, EventBatch& batch, PollStats& s
   const BatchRows rows = batch.rows();
   const std::uint64_t stored = std::max(c.stored, c.pos);
   // The rewind's window is read through: once this commits, its floor serves the next rewind.
-  const bool next = c.next_floor_at_ms > 0;
-  const std::int64_t floor_at = next ? c.next_floor_at_ms : c.floor_at_ms;
+  const bool pending = c.next_floor_at_ms > 0;
+  const std::int64_t floor_at = pending ? c.next_floor_at_ms : c.floor_at_ms;
   const std::uint64_t floor =
-      raised_floor(next ? c.next_floor : c.floor, floor_at, stored, wall_ms());
+      raised_floor(pending ? c.next_floor : c.floor, floor_at, stored, wall_ms());
   if (rows.size() > 0 || stored != c.stored) {
     FarcasterStore& store = hub_.store();
     hub_.db().with_transaction([&](pqxx::work& tx) {
