@@ -218,6 +218,7 @@ const std::map<std::string, std::set<std::string>>& known_worker_keys() {
            "batch_size",
            "parallelism",
            "max_cycle_seconds",
+           "index_work_mem_mb",
            "query_limit",
        }},
   };

@@ -269,6 +269,32 @@ TEST_F(SearchPg, CycleMergesTheIndexPendingList) {
   EXPECT_EQ(search("pending", 2000).size(), 1000u);
 }
 
+TEST_F(SearchPg, IndexingRunsWithItsWorkMem) {
+  // What work_mem the indexing UPDATE ran with, as a trigger inside it sees it.
+  sql("CREATE TABLE seen_work_mem (value text)");
+  sql("CREATE FUNCTION note_work_mem() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+      "INSERT INTO seen_work_mem VALUES (current_setting('work_mem')); RETURN NULL; END $$");
+  sql("CREATE TRIGGER note_work_mem AFTER UPDATE ON external_posts "
+      "FOR EACH STATEMENT EXECUTE FUNCTION note_work_mem()");
+  const std::string before = sql("SHOW work_mem")[0][0].as<std::string>();
+  add_post("a", "first post");
+  EXPECT_EQ(SearchSync::index_batch(*db_, 10, 0, 48).indexed, 1);
+  add_post("b", "second post");
+  ctx_->settings_["index_work_mem_mb"] = "96";
+  sync_.run_cycle(*ctx_);
+  add_post("c", "third post");
+  ctx_->settings_["index_work_mem_mb"] = "1";  // below PostgreSQL's default: raised to it
+  sync_.run_cycle(*ctx_);
+  std::vector<std::string> seen;
+  for (const auto& r : sql("SELECT value FROM seen_work_mem")) {
+    seen.push_back(r[0].as<std::string>());
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"48MB", "96MB", "4MB"}));
+  // SET LOCAL: the connection's own setting is back after each batch.
+  EXPECT_EQ(sql("SHOW work_mem")[0][0].as<std::string>(), before);
+  EXPECT_EQ(ctx_->items_ok_, 2);
+}
+
 TEST_F(SearchPg, BadPostIsIsolatedAndNotRetriedForever) {
   for (int i = 0; i < 5; ++i) {
     add_post("good" + std::to_string(i), "a fine post about solana");

@@ -33,7 +33,9 @@ LIMIT $1
 FOR UPDATE SKIP LOCKED)sql";
 
 // $1: bigint[] literal of claimed ids. Tags rows are diffed rather than deleted and re-inserted,
-// because the CTEs of one statement do not see each other's changes.
+// because the CTEs of one statement do not see each other's changes. The stale tags are looked
+// up by the claimed ids themselves too, an index condition on tags_item_id whatever the join
+// becomes (sql/018_search_indexing.sql).
 constexpr const char* kIndexSql = R"sql(
 WITH updated AS (
   UPDATE external_posts p SET
@@ -45,7 +47,8 @@ WITH updated AS (
   RETURNING p.id, p.tags
 ), stale_tags AS (
   DELETE FROM tags t USING updated u
-  WHERE t.item_type = 'post' AND t.item_id = u.id AND t.tag <> ALL (u.tags)
+  WHERE t.item_type = 'post' AND t.item_id = ANY ($1::bigint[]) AND t.item_id = u.id
+    AND t.tag <> ALL (u.tags)
 ), new_tags AS (
   INSERT INTO tags (tag, item_type, item_id)
   SELECT x.tag, 'post', u.id FROM updated u, unnest(u.tags) AS x(tag)
@@ -170,8 +173,8 @@ class Tally {
 // One claimed batch on `db`, continuing after *after_id. When the end of the queue is reached,
 // one more pass starts from the lowest id, for rows re-queued behind the cursor or released by
 // a failed claimer. Returns false once a pass from the start finds nothing.
-bool drain_step(Db& db, int batch_size, std::int64_t* after_id, Tally* tally) {
-  SearchBatch b = SearchSync::index_batch(db, batch_size, *after_id);
+bool drain_step(Db& db, int batch_size, int work_mem_mb, std::int64_t* after_id, Tally* tally) {
+  SearchBatch b = SearchSync::index_batch(db, batch_size, *after_id, work_mem_mb);
   if (b.ids.empty()) {
     const bool from_start = *after_id == 0;
     *after_id = 0;
@@ -297,12 +300,17 @@ void SearchSync::validate(WorkerContext& ctx) {
   }
 }
 
-SearchBatch SearchSync::index_batch(Db& db, int batch_size, std::int64_t after_id) {
+SearchBatch SearchSync::index_batch(Db& db, int batch_size, std::int64_t after_id,
+                                    int work_mem_mb) {
   SearchBatch out;
   db.with_transaction([&](pqxx::work& tx) {
     // The index is derived data: a commit lost in a crash leaves its rows pending, so they are
     // simply indexed again. Not waiting for the WAL flush saves a disk sync per batch.
     db.exec(tx, "SET LOCAL synchronous_commit = off");
+    // An insert that overflows the full-text index's pending list merges the list into the
+    // index, gathering its entries in work_mem: the default 4 MB cuts that merge into several
+    // passes over the index (sql/018_search_indexing.sql).
+    db.exec(tx, "SELECT set_config('work_mem', $1, true)", std::to_string(work_mem_mb) + "MB");
     for (const auto& row : db.exec(tx, kClaimSql, batch_size, after_id)) {
       out.ids.push_back(row[0].as<std::int64_t>());
     }
@@ -353,6 +361,8 @@ SearchBatch SearchSync::index_batch(Db& db, int batch_size, std::int64_t after_i
 void SearchSync::run_cycle(WorkerContext& ctx) {
   const int batch_size = clamp_setting(ctx, "batch_size", 1000, 1, 100000);
   const int parallelism = clamp_setting(ctx, "parallelism", 2, 1, 16);
+  const int work_mem_mb =
+      clamp_setting(ctx, "index_work_mem_mb", kIndexWorkMemMb, kMinIndexWorkMemMb, 4096);
   const auto deadline =
       Clock::now() + std::chrono::seconds(clamp_setting(ctx, "max_cycle_seconds", 300, 1, 86400));
   const auto t0 = Clock::now();
@@ -384,7 +394,7 @@ void SearchSync::run_cycle(WorkerContext& ctx) {
           db.exec(tx, "SELECT set_config('search_path', $1, false)", search_path);
         });
         std::int64_t after_id = 0;
-        while (keep_going() && drain_step(db, batch_size, &after_id, &tally)) {
+        while (keep_going() && drain_step(db, batch_size, work_mem_mb, &after_id, &tally)) {
         }
       } catch (...) {
         std::lock_guard<std::mutex> lock(error_mu);
@@ -400,7 +410,8 @@ void SearchSync::run_cycle(WorkerContext& ctx) {
   std::exception_ptr main_error;
   try {
     std::int64_t after_id = 0;
-    while (keep_going() && !ctx.stopping() && drain_step(ctx.db(), batch_size, &after_id, &tally)) {
+    while (keep_going() && !ctx.stopping() &&
+           drain_step(ctx.db(), batch_size, work_mem_mb, &after_id, &tally)) {
       tally.drain(ctx);
     }
   } catch (...) {

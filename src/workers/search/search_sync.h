@@ -30,6 +30,8 @@ struct SearchBatch {
 //   parallelism        connections indexing at once, sharing the queue (default 2)
 //   max_cycle_seconds  a cycle stops claiming after this long (default 300), so heartbeats and
 //                      worker_runs stay fresh under a large backlog
+//   index_work_mem_mb  work_mem of the indexing transactions, in MB (default 64, at least 4):
+//                      the memory an insert's merge of the index's pending list gathers in
 //   query_limit        rows printed per table by --query (default 10)
 class SearchSync : public Worker {
  public:
@@ -48,7 +50,12 @@ class SearchSync : public Worker {
   // data, the same claimed rows are redone one by one (savepoints), so one bad post cannot block
   // the rest; any other error is thrown and the rows stay pending. ids come back ascending.
   // REQUIRES: db connected, no transaction open on it. Call from the thread that owns `db`.
-  static SearchBatch index_batch(Db& db, int batch_size, std::int64_t after_id = 0);
+  // Its statements run with `work_mem_mb` of work_mem.
+  static SearchBatch index_batch(Db& db, int batch_size, std::int64_t after_id = 0,
+                                 int work_mem_mb = kIndexWorkMemMb);
+
+  static constexpr int kIndexWorkMemMb = 64;
+  static constexpr int kMinIndexWorkMemMb = 4;  // PostgreSQL's default work_mem
 };
 
 }  // namespace socialai
