@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <set>
 
 #include "manager/memory_trim.h"
@@ -85,9 +86,9 @@ void send(std::int32_t v) noexcept {
   ::_exit(0);
 }
 
-pid_t parent_of(const char* pid_dir) {
+pid_t parent_of(pid_t pid) {
   char path[64];
-  std::snprintf(path, sizeof path, "/proc/%s/stat", pid_dir);
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
   const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return -1;
@@ -110,6 +111,50 @@ pid_t parent_of(const char* pid_dir) {
 }
 
 }  // namespace
+
+std::vector<pid_t> ChildScan::children(pid_t self, const std::vector<Proc>& procs,
+                                       const std::function<pid_t(pid_t)>& ppid_of,
+                                       const std::function<bool(pid_t)>& known) {
+  if (sweeps_++ % kRefreshEvery == 0) {
+    seen_.clear();
+  }
+  next_.clear();
+  unread_.clear();
+  // First what needs no read (known children, processes seen before that are no
+  // descendants), so that the parents of the others are found whatever the order.
+  for (const Proc& p : procs) {
+    if (known(p.pid)) {
+      next_[p.pid] = {p.ino, true};
+    } else if (const auto it = seen_.find(p.pid);
+               it != seen_.end() && it->second.ino == p.ino && !it->second.descendant) {
+      next_[p.pid] = it->second;
+    } else {
+      unread_.push_back(p);
+    }
+  }
+  // A parent not known yet (new in this sweep and listed later, or gone) counts as a
+  // descendant: the child is then read again next sweep, when its parent is known.
+  const auto descends = [&](pid_t parent) {
+    if (parent == self || parent <= 0) {
+      return parent == self;
+    }
+    const auto it = next_.find(parent);
+    return it == next_.end() || it->second.descendant;
+  };
+  std::vector<pid_t> out;
+  for (const Proc& p : unread_) {
+    const pid_t parent = ppid_of(p.pid);
+    if (parent < 0) {
+      continue;  // gone
+    }
+    next_[p.pid] = {p.ino, descends(parent)};
+    if (parent == self) {
+      out.push_back(p.pid);
+    }
+  }
+  seen_.swap(next_);
+  return out;
+}
 
 void OrphanGuard::start() {
   static std::set<pid_t> live;
@@ -169,28 +214,40 @@ int OrphanGuard::reap_adopted() noexcept {
     ::close(g_pipe);
     g_pipe = -1;
   }
-  const pid_t self = ::getpid();
   DIR* proc = ::opendir("/proc");
   if (proc == nullptr) {
     return 0;
   }
+  static std::vector<ChildScan::Proc> procs;  // kept: its capacity serves the next sweep
+  static ChildScan scan;
+  procs.clear();
   int reaped = 0;
-  while (const dirent* e = ::readdir(proc)) {
-    char* end = nullptr;
-    const long pid = std::strtol(e->d_name, &end, 10);
-    if (end == e->d_name || *end != '\0' || pid <= 0) {
-      continue;
+  try {
+    while (const dirent* e = ::readdir(proc)) {
+      char* end = nullptr;
+      const long pid = std::strtol(e->d_name, &end, 10);
+      if (end != e->d_name && *end == '\0' && pid > 0) {
+        procs.push_back({static_cast<pid_t>(pid), e->d_ino});
+      }
     }
-    const auto p = static_cast<pid_t>(pid);
-    if (p == g_sentinel || g_live->count(p) > 0 || parent_of(e->d_name) != self) {
-      continue;
+    ::closedir(proc);
+    proc = nullptr;
+    const auto adopted = scan.children(::getpid(), procs, parent_of, [](pid_t p) {
+      return p == g_sentinel || g_live->count(p) > 0;
+    });
+    for (const pid_t p : adopted) {
+      // Adopted: its parent died, and nothing a worker started may run unsupervised.
+      ::kill(p, SIGKILL);
+      if (::waitpid(p, nullptr, WNOHANG) == p) {
+        ++reaped;
+      }
     }
-    ::kill(p, SIGKILL);  // an orphan of a worker that is gone: nothing may outlive its worker
-    if (::waitpid(p, nullptr, WNOHANG) == p) {
-      ++reaped;
+  } catch (const std::bad_alloc&) {
+    // Out of memory: this sweep is skipped; the next one tries again.
+    if (proc != nullptr) {
+      ::closedir(proc);
     }
   }
-  ::closedir(proc);
   return reaped;
 }
 

@@ -63,6 +63,10 @@ const Heartbeat* own_heartbeat(const DbWorkerInfo& db, int pid) {
   return nullptr;
 }
 constexpr auto kSampleEvery = std::chrono::seconds(2);
+// Every fifth sample (10 s) also looks for descendants adopted while their worker lives (a
+// daemon's double fork): that sweep lists /proc, whose cost grows with the host's processes.
+// A worker's exit is followed by a sweep of its own (kSweepAfterExit).
+constexpr int kAdoptionSweepEvery = 5;
 constexpr auto kSweepAfterExit = std::chrono::milliseconds(100);
 constexpr int kMemoryStrikes = 2;  // consecutive samples above max_memory_mb before a restart
 }  // namespace
@@ -142,6 +146,7 @@ struct Supervisor::Impl {
   std::map<std::string, std::shared_ptr<Slot>> slots;
   std::vector<std::string> order;  // configuration order, for status
   asio::steady_timer sample_timer;
+  int samples = 0;
   asio::steady_timer sweep_timer{ioc};
   bool shutting_down = false;
   // Destroyed before the slots: joins the reader threads once the pipes reached EOF.
@@ -348,7 +353,9 @@ struct Supervisor::Impl {
         }
       }
     }
-    OrphanGuard::reap_adopted();
+    if (++samples % kAdoptionSweepEvery == 0) {
+      OrphanGuard::reap_adopted();
+    }
     sample_timer.expires_after(kSampleEvery);
     sample_timer.async_wait([this](const boost::system::error_code& ec) {
       if (!ec && !shutting_down) {

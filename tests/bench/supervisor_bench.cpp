@@ -316,7 +316,7 @@ int main(int argc, char** argv) {
     return num("%.1f MB", static_cast<double>(e.idle.rss_kb) / 1024.0);
   }, "");
   row("idle CPU over " + std::to_string(idle_window.count()) + " s", [](const Entry& e) {
-    return num("%.2f s", e.idle.cpu_s);
+    return num("%.1f ms", e.idle.cpu_s * 1000.0);
   }, "");
   row("restart after kill -9, median of " + std::to_string(kills), [&](const Entry& e) {
     return e.restart.empty() ? std::string("failed") : num("%.2f ms", med(e.restart));
@@ -347,6 +347,9 @@ int main(int argc, char** argv) {
                 e.sup->name().c_str(),
                 static_cast<double>(us.idle_dyn.pss_kb) /
                     static_cast<double>(std::max(1L, e.idle_dyn.pss_kb)));
+    if (e.idle.cpu_s > 0) {
+      std::printf(" idle CPU %.2f× %s;", us.idle.cpu_s / e.idle.cpu_s, e.sup->name().c_str());
+    }
     if (!e.restart.empty() && !us.restart.empty()) {
       std::printf(" restart %.3f× %s;", med(us.restart) / med(e.restart), e.sup->name().c_str());
     }

@@ -14,6 +14,9 @@
 //   --spawn-grandchild start a sleeping grandchild in the same process group; it prints
 //                      "grandchild <pid>"
 //   --detach-grandchild with --spawn-grandchild: the grandchild leaves the group (setsid)
+//   --daemon-grandchild with --spawn-grandchild: a daemon's double fork: a child leaves the
+//                      group (setsid), starts the grandchild and exits, while this worker
+//                      runs on (the grandchild is adopted by the nearest subreaper)
 //   --pid-file F       append "<pid>\n" to F at start
 //   --list-fds         print "fds: 0 1 2 ..." (its open descriptors) at start
 //   --start-file F     before flooding, wait until F exists (benchmarks start every
@@ -21,6 +24,7 @@
 //   --usr1-lines       print "usr1 <n>" for the n-th SIGUSR1 (a line on the test's cue)
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <time.h>
@@ -59,7 +63,7 @@ int main(int argc, char** argv) {
   long run_ms = 0, flood = 0, line_bytes = 0, long_line = 0, ticks = 0, tick_ms = 10;
   long flood_streams = 2, write_bytes = 60000;
   bool ignore_term = false, grandchild = false, invalid_utf8 = false, list_fds = false;
-  bool detach = false, usr1_lines = false;
+  bool detach = false, double_fork = false, usr1_lines = false;
   const char* partial = nullptr;
   const char* pid_file = nullptr;
   const char* start_file = nullptr;
@@ -80,6 +84,7 @@ int main(int argc, char** argv) {
     else if (a == "--ignore-sigterm") ignore_term = true;
     else if (a == "--spawn-grandchild") grandchild = true;
     else if (a == "--detach-grandchild") detach = true;
+    else if (a == "--daemon-grandchild") double_fork = true;
     else if (a == "--pid-file") pid_file = next();
     else if (a == "--list-fds") list_fds = true;
     else if (a == "--start-file") start_file = next();
@@ -96,7 +101,20 @@ int main(int argc, char** argv) {
       std::fclose(f);
     }
   }
-  if (grandchild) {
+  if (grandchild && double_fork) {
+    const pid_t mid = fork();
+    if (mid == 0) {
+      setsid();
+      const pid_t g = fork();
+      if (g == 0) {
+        signal(SIGTERM, SIG_IGN);
+        for (;;) pause();
+      }
+      write_all(1, "grandchild " + std::to_string(g) + "\n");
+      _exit(0);
+    }
+    waitpid(mid, nullptr, 0);
+  } else if (grandchild) {
     const pid_t g = fork();
     if (g == 0) {
       signal(SIGTERM, SIG_IGN);  // only the group SIGKILL removes it

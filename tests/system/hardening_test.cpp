@@ -71,6 +71,16 @@ bool gone(int pid) {
   return false;
 }
 
+// Waits until every one of `pids` is gone (see gone()), at most `limit`; true if they are.
+bool wait_gone(std::initializer_list<int> pids, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  const auto all_gone = [&] { return std::all_of(pids.begin(), pids.end(), gone); };
+  while (!all_gone() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  return all_gone();
+}
+
 std::vector<std::string> environment_of(int pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
   std::vector<std::string> out;
@@ -385,10 +395,7 @@ TEST_F(Hardening, NoDescendantOutlivesASigkilledManager) {
   m->signal(SIGKILL);
   EXPECT_EQ(m->wait_exit(5s), -2);
   // The worker dies by PDEATHSIG, its group (the grandchild) by the sentinel.
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while ((!gone(grandchild) || !gone(worker)) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(10ms);
-  }
+  wait_gone({grandchild, worker}, 10s);
   EXPECT_TRUE(gone(worker));
   EXPECT_TRUE(gone(grandchild)) << "the grandchild outlived the SIGKILLed manager";
   m.reset();
@@ -402,11 +409,7 @@ TEST_F(Hardening, ADescendantThatLeftItsGroupDiesWithItsWorker) {
   const int worker = m.worker("family")["pid"].get<int>();
   ::kill(worker, SIGKILL);
   // Adopted by the manager (a subreaper), which kills and reaps it: not left to pid 1.
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!gone(grandchild) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_TRUE(gone(grandchild)) << "the setsid grandchild outlived its worker";
+  EXPECT_TRUE(wait_gone({grandchild}, 10s)) << "the setsid grandchild outlived its worker";
   // And the replacement runs.
   EXPECT_TRUE(m.wait_until(
       [&] {
@@ -414,6 +417,20 @@ TEST_F(Hardening, ADescendantThatLeftItsGroupDiesWithItsWorker) {
         return w["state"] == "running" && w["pid"].is_number() && w["pid"].get<int>() != worker;
       },
       10s));
+}
+
+TEST_F(Hardening, ADaemonOfALiveWorkerIsKilledOnceAdopted) {
+  // A double fork: the grandchild's parent exits at once, so the manager (a subreaper) adopts
+  // it while the worker runs on. The periodic sweep (every 10 s) kills it; nothing else does.
+  ManagerProcess m(config({fake_worker("family", {"--spawn-grandchild", "--daemon-grandchild"})}),
+                   dir_);
+  const int grandchild = grandchild_of(m, "family");
+  ASSERT_GT(grandchild, 0) << m.log();
+  const int worker = m.worker("family")["pid"].get<int>();
+  EXPECT_TRUE(wait_gone({grandchild}, 40s)) << "the worker's daemon was left running unsupervised";
+  const auto w = m.worker("family");
+  EXPECT_EQ(w["state"], "running");
+  EXPECT_EQ(w["pid"], worker) << "the worker itself is not touched";
 }
 
 TEST_F(Hardening, BadSettingsRowFallsBackToTheFileValueAndUnknownRowsAreNamed) {
