@@ -101,29 +101,30 @@ int main(int argc, char** argv) {
       std::fclose(f);
     }
   }
-  if (grandchild && double_fork) {
-    const pid_t mid = fork();
-    if (mid == 0) {
-      setsid();
+  if (grandchild) {
+    // The sleeping grandchild, started by whichever process calls this; prints its pid.
+    const auto start_grandchild = [](bool leave_group) {
       const pid_t g = fork();
       if (g == 0) {
-        signal(SIGTERM, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);  // only the group SIGKILL (or the manager's sweep) removes it
+        if (leave_group) {
+          setsid();
+        }
         for (;;) pause();
       }
       write_all(1, "grandchild " + std::to_string(g) + "\n");
-      _exit(0);
-    }
-    waitpid(mid, nullptr, 0);
-  } else if (grandchild) {
-    const pid_t g = fork();
-    if (g == 0) {
-      signal(SIGTERM, SIG_IGN);  // only the group SIGKILL removes it
-      if (detach) {
+    };
+    if (double_fork) {
+      const pid_t mid = fork();
+      if (mid == 0) {
         setsid();
+        start_grandchild(false);
+        _exit(0);
       }
-      for (;;) pause();
+      waitpid(mid, nullptr, 0);
+    } else {
+      start_grandchild(detach);
     }
-    write_all(1, "grandchild " + std::to_string(g) + "\n");
   }
   if (list_fds) {
     std::string fds = "fds:";
