@@ -95,11 +95,12 @@ std::vector<double> restart_latencies(Supervisor& sup, int kills, const std::str
     const auto before = read_pids(pids);
     const auto t0 = Clock::now();
     ::kill(before.back(), SIGKILL);
-    if (!wait_for_pids(pids, before.size(), 10s)) {
+    Clock::time_point seen;
+    if (!wait_for_pids(pids, before.size(), 10s, &seen)) {
       std::cerr << sup.name() << ": no restart within 10 s\n";
       break;
     }
-    out.push_back(ms_since(t0));
+    out.push_back(ms_between(t0, seen));
     std::this_thread::sleep_for(50ms);  // let it settle, as an operator's kill would
   }
   sup.stop();
@@ -121,8 +122,9 @@ std::vector<double> spawn_latencies(int n, const std::string& dir) {
               static_cast<char*>(nullptr));
       ::_exit(127);
     }
-    wait_for_pids(pids, count, 5s);
-    out.push_back(ms_since(t0));
+    Clock::time_point seen;
+    wait_for_pids(pids, count, 5s, &seen);
+    out.push_back(ms_between(t0, seen));
     ::waitpid(p, nullptr, 0);
   }
   return out;

@@ -311,7 +311,8 @@ std::optional<std::string> which(const std::string& name) {
   return std::nullopt;
 }
 
-bool wait_for_pids(const std::string& file, std::size_t count, std::chrono::milliseconds limit) {
+bool wait_for_pids(const std::string& file, std::size_t count, std::chrono::milliseconds limit,
+                   Clock::time_point* seen) {
   std::ofstream(file, std::ios::app).flush();  // exists, so inotify can watch it
   const int in = ::inotify_init1(IN_CLOEXEC);
   ::inotify_add_watch(in, file.c_str(), IN_MODIFY | IN_CLOSE_WRITE);
@@ -324,6 +325,9 @@ bool wait_for_pids(const std::string& file, std::size_t count, std::chrono::mill
       char buf[4096];
       [[maybe_unused]] auto n = ::read(in, buf, sizeof buf);
     }
+  }
+  if (seen != nullptr) {
+    *seen = Clock::now();
   }
   ::close(in);
   return ok;

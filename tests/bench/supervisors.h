@@ -35,8 +35,11 @@ std::string num(const char* format, double v);
 std::uint64_t file_size(const std::string& path);
 // `name` on PATH (or as given when it holds a '/'), if executable.
 std::optional<std::string> which(const std::string& name);
-// Blocks (inotify, no busy polling) until `file` holds more than `count` pids.
-bool wait_for_pids(const std::string& file, std::size_t count, std::chrono::milliseconds limit);
+// Blocks (inotify, no busy polling) until `file` holds more than `count` pids. `seen`, if
+// given, gets the moment they were read: closing the inotify instance afterwards waits for an
+// RCU grace period (0-20 ms on some guests), which a timed caller must not count.
+bool wait_for_pids(const std::string& file, std::size_t count, std::chrono::milliseconds limit,
+                   std::chrono::steady_clock::time_point* seen = nullptr);
 // Start-up is not timed: returns when `idle` has passed and `started` (just before the
 // supervisor was started) is 1.5 s past: socialai-manager drops its start-up pages 1 s after it
 // starts (memory_trim.h), a one-time cost that a short flood would otherwise include.

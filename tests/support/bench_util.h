@@ -16,9 +16,11 @@ namespace socialai::bench {
 
 using Clock = std::chrono::steady_clock;
 
-inline double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+inline double ms_between(Clock::time_point t0, Clock::time_point t1) {
+  return std::chrono::duration<double, std::milli>(t1 - t0).count();
 }
+
+inline double ms_since(Clock::time_point t0) { return ms_between(t0, Clock::now()); }
 
 // Nearest-rank percentile, p in [0, 1]; 0 for no samples.
 inline double percentile(std::vector<double> v, double p) {
