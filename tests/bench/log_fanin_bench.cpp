@@ -166,8 +166,12 @@ Run cat_fanin(int children, long lines, const std::string& dir) {
   }
   wait_for_pids(pids, static_cast<std::size_t>(children - 1), 30s);
   std::this_thread::sleep_for(500ms);
-  std::uint64_t expected = 0;
-  for (const auto& f : files) expected += file_size(f) + lines * kLineBytes + kDone.size();
+  std::uint64_t expected = 0, written = 0;
+  for (const auto& f : files) {
+    expected += file_size(f);
+    written += lines * kLineBytes + kDone.size();
+  }
+  expected += written;
   const std::vector<int> cat_pids(cats.begin(), cats.end());
   const double cpu0 = cpu_seconds(cat_pids);
   const auto t0 = Clock::now();
@@ -188,9 +192,7 @@ Run cat_fanin(int children, long lines, const std::string& dir) {
   if (done) {
     r.mbps = payload / 1e6 / seconds;
     r.cpu_per_100mb = cpu / (payload / 1e8);
-    const double written =
-        payload + static_cast<double>(children) * static_cast<double>(kDone.size());
-    r.cpu_per_100mb_written = cpu / (written / 1e8);
+    r.cpu_per_100mb_written = cpu / (static_cast<double>(written) / 1e8);
   }
   return r;
 }
